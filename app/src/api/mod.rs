@@ -1,0 +1,69 @@
+//! `#[server]` functions: the browser's door to the service layer. Each is a few lines: find
+//! the caller's session, call one service function, convert its error to [`AppError`] once.
+//! No business rule and no SQL here.
+
+pub mod operation;
+pub mod session;
+
+pub use operation::list_operations;
+pub use session::{current_session, login, logout};
+
+/// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
+pub const SESSION_COOKIE: &str = "billmgrses5";
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context {
+    //! What every server function needs from the request: the service layer and the caller.
+
+    use leptos::prelude::use_context;
+
+    use super::SESSION_COOKIE;
+    use crate::service::{Actor, Services, SessionToken};
+    use crate::types::{AppError, Lang};
+
+    /// The service layer the server put in the request's context.
+    pub fn services() -> Result<Services, AppError> {
+        use_context::<Services>().ok_or_else(|| {
+            tracing::error!("no Services in the leptos context");
+            AppError::Internal
+        })
+    }
+
+    /// The request's headers.
+    pub async fn headers() -> Result<axum::http::HeaderMap, AppError> {
+        leptos_axum::extract::<axum::http::HeaderMap>().await.map_err(|_| AppError::Internal)
+    }
+
+    /// The value of cookie `name` in the request, if any.
+    pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The language the browser prefers.
+    pub fn browser_lang(headers: &axum::http::HeaderMap) -> Lang {
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(Lang::En, Lang::from_accept_language)
+    }
+
+    /// The session token the browser holds, if any.
+    pub async fn session_token() -> Result<Option<SessionToken>, AppError> {
+        Ok(cookie(&headers().await?, SESSION_COOKIE).map(|id| SessionToken::from_client(&id)))
+    }
+
+    /// The service layer and the authenticated caller; `AppError::Auth` without a live session.
+    pub async fn caller() -> Result<(Services, Actor), AppError> {
+        let services = services()?;
+        let token = session_token().await?.ok_or(AppError::Auth)?;
+        let actor = services.authenticate(&token).await?;
+        Ok((services, actor))
+    }
+}

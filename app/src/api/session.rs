@@ -1,0 +1,52 @@
+//! Logging in and out, and what the UI may know of its session.
+
+use leptos::prelude::*;
+
+use crate::types::{AppError, SessionInfo};
+
+/// Logs in: on success the session cookie is set (`HttpOnly`, `SameSite=Strict`) and the
+/// browser is sent to the operations list.
+#[server]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use super::context;
+    let services = context::services()?;
+    let headers = context::headers().await?;
+    let (token, _) = services.login(&username, &password, context::browser_lang(&headers)).await?;
+    set_session_cookie(token.expose(), false)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Logs out: ends the session and clears the cookie.
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    use super::context;
+    let services = context::services()?;
+    if let Some(token) = context::session_token().await? {
+        services.logout(&token).await?;
+    }
+    set_session_cookie("", true)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The current session, or `None` when the browser has none (or it expired).
+#[server]
+pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
+    use super::context;
+    match context::caller().await {
+        Ok((services, actor)) => Ok(Some(services.describe_session(&actor))),
+        Err(AppError::Auth) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_session_cookie(value: &str, clear: bool) -> Result<(), AppError> {
+    use axum::http::{header::SET_COOKIE, HeaderValue};
+    let max_age = if clear { "; Max-Age=0" } else { "" };
+    let cookie = format!("{}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}", super::SESSION_COOKIE);
+    let header = HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?;
+    expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, header);
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! Users, logins and sessions: password hashes (argon2), session ids (random, stored only as
+//! SHA-256), the one-hour idle expiry, and `su` sessions linked to the admin session they
+//! came from.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::{internal, is_unique_violation, too_long, Actor, Denied, Services};
+use crate::store::{SessionRecord, StoreError, UserRecord};
+use crate::types::{AppError, FieldError, FieldReason, Lang, Level, SessionInfo, Timestamp};
+
+/// A session ends after this long without a request (BILLmanager: one hour).
+pub const SESSION_IDLE_MILLIS: i64 = 60 * 60 * 1000;
+
+/// Shortest password `add_user` accepts.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A session id as its holder has it: 64 hex characters. Shown once, to its holder only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// Wraps an id received from a client (cookie, `auth=` parameter).
+    pub fn from_client(id: &str) -> SessionToken {
+        SessionToken(id.trim().to_owned())
+    }
+
+    fn generate() -> SessionToken {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        SessionToken(hex::encode(bytes))
+    }
+
+    /// The id, for the holder's cookie or `<auth>` element; never for a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the SHA-256 of the id.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(***)")
+    }
+}
+
+/// Why a login or session lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user or wrong password (which one is not said).
+    #[error("bad credentials")]
+    BadCredentials,
+    /// No session with that id, or it expired.
+    #[error("no such session, or it expired")]
+    NoSession,
+    /// The session was not opened by `su`, so there is nothing to return to.
+    #[error("not an su session")]
+    NotSu,
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> AppError {
+        match error {
+            AuthError::BadCredentials | AuthError::NoSession => AppError::Auth,
+            AuthError::NotSu | AuthError::Denied(_) => AppError::Access,
+            AuthError::Store(e) => internal(&e),
+        }
+    }
+}
+
+/// Why a user could not be added or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no user {0}")]
+    NotFound(String),
+    #[error("invalid user fields")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<UserError> for AppError {
+    fn from(error: UserError) -> AppError {
+        match error {
+            UserError::NotFound(name) => AppError::Missed { object: "user".into(), value: name },
+            UserError::Invalid(fields) => AppError::Value { fields },
+            UserError::Denied(_) => AppError::Access,
+            UserError::Store(e) => internal(&e),
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt (on a blocking thread: it is slow on purpose).
+async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// Checks a password against a stored hash (on a blocking thread).
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A valid hash of no one's password, checked when the user does not exist so that a missing
+/// user takes as long to refuse as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jc0r0Yz6OqO2d0VbQ2lS3JvS1hXbK0c8m2t9u0nYx5A";
+
+impl Services {
+    /// Adds a user. Employees (`admin`, `readonly`) have no client; a `user` belongs to one.
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        password: &str,
+        level: Level,
+        client_id: Option<i64>,
+    ) -> Result<i64, UserError> {
+        actor.require_admin()?;
+        let name = name.trim();
+        let mut errors = Vec::new();
+        if name.is_empty() {
+            errors.push(FieldError::new("name", name, FieldReason::Required));
+        } else if too_long(name, 100) {
+            errors.push(FieldError::new("name", name, FieldReason::TooLong(100)));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            errors.push(FieldError::new("password", "", FieldReason::TooShort(MIN_PASSWORD_CHARS)));
+        }
+        match (level, client_id) {
+            (Level::User, None) => errors.push(FieldError::new("client", "", FieldReason::Required)),
+            (Level::User, Some(id)) if self.store.get_client(id).await?.is_none() => {
+                errors.push(FieldError::new("client", &id.to_string(), FieldReason::NotFound));
+            }
+            (Level::Admin | Level::Readonly, Some(id)) => {
+                errors.push(FieldError::new("client", &id.to_string(), FieldReason::Unknown));
+            }
+            _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(UserError::Invalid(errors));
+        }
+        let user = UserRecord {
+            id: 0,
+            name: name.to_owned(),
+            password_hash: hash_password(password.to_owned()).await,
+            level,
+            client_id,
+        };
+        let entry = self.journal(actor, "user.edit", "user", None, format!("add {name} ({})", level.raw()));
+        self.store
+            .insert_user(&user, self.now(), &entry)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    UserError::Invalid(vec![FieldError::new("name", name, FieldReason::Taken)])
+                } else {
+                    UserError::Store(e)
+                }
+            })
+    }
+
+    /// Sets a new password for the user `name`.
+    pub async fn set_password(&self, actor: &Actor, name: &str, password: &str) -> Result<(), UserError> {
+        actor.require_admin()?;
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(UserError::Invalid(vec![FieldError::new(
+                "password",
+                "",
+                FieldReason::TooShort(MIN_PASSWORD_CHARS),
+            )]));
+        }
+        let user = self.store.find_user(name).await?.ok_or_else(|| UserError::NotFound(name.into()))?;
+        let entry = self.journal(actor, "user.edit", "user", Some(user.id), "new password".into());
+        self.store.set_password(user.id, &hash_password(password.to_owned()).await, &entry).await?;
+        Ok(())
+    }
+
+    /// Logs in with a name and password; returns the new session's id and what the UI may know.
+    pub async fn login(&self, name: &str, password: &str, lang: Lang) -> Result<(SessionToken, SessionInfo), AuthError> {
+        let user = self.store.find_user(name.trim()).await?;
+        let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+        let verified = verify_password(password.to_owned(), hash).await;
+        let Some(user) = user.filter(|_| verified) else {
+            return Err(AuthError::BadCredentials);
+        };
+        let now = self.now();
+        let token = SessionToken::generate();
+        let record = SessionRecord {
+            id_hash: token.hash(),
+            user_id: user.id,
+            user_name: user.name.clone(),
+            level: user.level,
+            client_id: user.client_id,
+            parent_hash: None,
+            lang,
+            created: now,
+            last_seen: now,
+        };
+        self.store.insert_session(&record).await?;
+        Ok((token, session_info(&record)))
+    }
+
+    /// Finds the session a client presents and marks it used; expired sessions are refused.
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Actor, AuthError> {
+        if token.expose().is_empty() {
+            return Err(AuthError::NoSession);
+        }
+        let now = self.now();
+        let cutoff = Timestamp(now.0 - SESSION_IDLE_MILLIS);
+        let record = self
+            .store
+            .touch_session(&token.hash(), now, cutoff)
+            .await?
+            .ok_or(AuthError::NoSession)?;
+        // An `su` session lives only as long as the admin session it came from.
+        if let Some(parent) = &record.parent_hash {
+            if self.store.touch_session(parent, now, cutoff).await?.is_none() {
+                return Err(AuthError::NoSession);
+            }
+        }
+        Ok(actor_of(&record))
+    }
+
+    /// What the UI may know of the caller's session.
+    pub fn describe_session(&self, actor: &Actor) -> SessionInfo {
+        SessionInfo {
+            user: actor.user_name.clone(),
+            level: actor.level,
+            lang: actor.lang,
+            client_id: actor.client_id,
+            has_parent: actor.parent_hash.is_some(),
+        }
+    }
+
+    /// Ends the caller's session (and any `su` sessions opened from it).
+    pub async fn logout(&self, token: &SessionToken) -> Result<(), AuthError> {
+        self.store.delete_session(&token.hash()).await?;
+        Ok(())
+    }
+
+    /// Opens a client-level session for `client_id`, linked to the admin's session so that the
+    /// admin can return (`chlevel&lp=1`). Used by `runningoperation.su`.
+    pub(crate) async fn open_client_session(&self, actor: &Actor, client_id: i64) -> Result<SessionToken, AuthError> {
+        actor.require_admin()?;
+        let (Some(user_id), Some(parent)) = (actor.user_id, actor.session_hash.clone()) else {
+            return Err(AuthError::NoSession);
+        };
+        let now = self.now();
+        let token = SessionToken::generate();
+        self.store
+            .insert_session(&SessionRecord {
+                id_hash: token.hash(),
+                user_id,
+                user_name: actor.user_name.clone(),
+                level: Level::User,
+                client_id: Some(client_id),
+                parent_hash: Some(parent),
+                lang: actor.lang,
+                created: now,
+                last_seen: now,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Leaves an `su` session: it ends, and the admin session it came from goes on.
+    pub async fn leave_client_session(&self, actor: &Actor) -> Result<(), AuthError> {
+        let (Some(hash), Some(_)) = (&actor.session_hash, &actor.parent_hash) else {
+            return Err(AuthError::NotSu);
+        };
+        self.store.delete_session(hash).await?;
+        Ok(())
+    }
+
+    /// Ends every session idle for longer than the expiry; returns how many.
+    pub async fn expire_sessions(&self) -> Result<u64, AuthError> {
+        Ok(self.store.delete_idle_sessions(Timestamp(self.now().0 - SESSION_IDLE_MILLIS)).await?)
+    }
+}
+
+fn actor_of(record: &SessionRecord) -> Actor {
+    Actor {
+        user_id: Some(record.user_id),
+        user_name: record.user_name.clone(),
+        level: record.level,
+        client_id: record.client_id,
+        session_hash: Some(record.id_hash.clone()),
+        parent_hash: record.parent_hash.clone(),
+        lang: record.lang,
+    }
+}
+
+fn session_info(record: &SessionRecord) -> SessionInfo {
+    SessionInfo {
+        user: record.user_name.clone(),
+        level: record.level,
+        lang: record.lang,
+        client_id: record.client_id,
+        has_parent: record.parent_hash.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_token_never_prints_its_id() {
+        let token = SessionToken::generate();
+        assert_eq!(token.expose().len(), 64);
+        assert!(!format!("{token:?}").contains(token.expose()));
+        assert_ne!(token.hash(), token.expose());
+    }
+
+    #[test]
+    fn the_dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

@@ -1,0 +1,28 @@
+//! The schema migrations of each backend, embedded in the binary. Forward-only: a migration
+//! once released is never edited; a change is a new file in `migrations/<backend>/`.
+
+/// One migration: its version (the file's number), name and SQL.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// SQLite migrations, oldest first.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../../migrations/sqlite/0001_initial.sql"),
+}];
+
+/// PostgreSQL migrations, oldest first.
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../../migrations/postgres/0001_initial.sql"),
+}];
+
+/// Wall-clock now in epoch milliseconds (for `applied_at` only; the service has its own clock).
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,1010 @@
+//! The one SQL implementation of [`Store`](super::Store), expanded for each backend by
+//! [`impl_store!`]. Placeholders are `$N`, which both SQLite and PostgreSQL read; booleans are
+//! written `TRUE`/`FALSE`; times are epoch milliseconds. Where the dialects differ the backend
+//! passes its own text (the migration lock).
+
+/// The current list holds these states.
+pub(crate) const ACTIVE: &str = "('waiting', 'running', 'error')";
+
+/// The status people see, derived from the queue state and `manual`.
+pub(crate) const STATUS_SQL: &str = "CASE WHEN o.state = 'running' THEN 'running' \
+     WHEN o.manual THEN 'manual' WHEN o.state = 'error' THEN 'error' ELSE 'waiting' END";
+
+/// The columns of an operation list row, in the order `operation_row` reads them.
+pub(crate) const ROW_SELECT: &str = "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, \
+     o.client_id, c.name AS client_name, o.cdate, o.trycount, o.module_id, m.name AS module_name, \
+     o.task_id, o.state, o.manual, o.comment, o.last_error \
+     FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
+     JOIN processing_module m ON m.id = o.module_id";
+
+pub(crate) const OPERATION_SELECT: &str = "SELECT id, intname, item_id, client_id, module_id, itemtype, cdate, \
+     trycount, manual, comment, state, task_id, next_run_at, run_requested, stop_requested, last_error, \
+     updated_at FROM operation";
+
+pub(crate) const MODULE_SELECT: &str = "SELECT id, name, kind, target, secret, panel_url, max_running, \
+     max_tries, timeout_secs, enabled FROM processing_module";
+
+pub(crate) const SESSION_SELECT: &str = "SELECT s.id_hash, s.user_id, u.name AS user_name, s.level, s.client_id, \
+     s.parent_hash, s.lang, s.created_at, s.last_seen_at FROM session s JOIN app_user u ON u.id = s.user_id";
+
+pub(crate) const ATTEMPT_SELECT: &str = "SELECT id, operation_id, item_id, started_at, finished_at, outcome, \
+     error_type, error_message, task_id, log FROM attempt";
+
+/// The SQL expression a sort column orders by.
+pub(crate) fn sort_sql(column: crate::types::SortColumn) -> &'static str {
+    use crate::types::SortColumn as C;
+    match column {
+        C::Id => "o.id",
+        C::Desc => "o.intname",
+        C::Item => "o.item_id",
+        C::Itemtype => "o.itemtype",
+        C::Client => "c.name",
+        C::Cdate => "o.cdate",
+        C::Trycount => "o.trycount",
+        C::Processingmodule => "m.name",
+        C::Task => "COALESCE(o.task_id, 0)",
+        C::Status => STATUS_SQL,
+    }
+}
+
+/// The predicate that selects operations of one status.
+pub(crate) fn status_sql(status: crate::types::Status) -> &'static str {
+    use crate::types::Status as S;
+    match status {
+        S::Running => "o.state = 'running'",
+        S::Manual => "o.state IN ('waiting', 'error') AND o.manual = TRUE",
+        S::Error => "o.state = 'error' AND o.manual = FALSE",
+        S::Waiting => "o.state = 'waiting' AND o.manual = FALSE",
+    }
+}
+
+/// `%text%` for a case-insensitive `LIKE ... ESCAPE '\'`, with the wildcards in `text` escaped.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A stored value that fails to parse is a corrupt row: report it as a decode error.
+pub(crate) fn corrupt(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected value {value:?} in column {column}").into())
+}
+
+/// Implements [`Store`](super::Store) for `$store` (which has a `pool: sqlx::Pool<$db>`).
+/// `$lock` is SQL run first in the migration transaction (PostgreSQL takes an advisory lock so
+/// that nodes starting together migrate once), `$migrations` the backend's migration list.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr) => {
+        use async_trait::async_trait;
+        use sqlx::{QueryBuilder, Row};
+
+        use $crate::store::sql::{
+            corrupt, like_pattern, sort_sql, status_sql, ACTIVE, ATTEMPT_SELECT, MODULE_SELECT,
+            OPERATION_SELECT, ROW_SELECT, SESSION_SELECT,
+        };
+        use $crate::store::{
+            JournalEntry, JournalRow, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
+            OperationRecord, OperationState, SessionRecord, Store, StoreResult, TaskKind, TaskRecord,
+            UserRecord,
+        };
+        use $crate::types::{
+            AttemptOutcome, AttemptRow, ClientView, Intname, ItemStatus, ItemView, Lang, Level,
+            ListQuery, ModuleKind, OperationFilter, OperationRow, SortOrder, Status, Timestamp,
+        };
+
+        fn parse_with<T>(column: &str, raw: String, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+            parse(&raw).ok_or_else(|| corrupt(column, &raw))
+        }
+
+        fn operation_row(row: &$row) -> StoreResult<OperationRow> {
+            let state: String = row.try_get("state")?;
+            let manual: bool = row.try_get("manual")?;
+            let status = match state.as_str() {
+                "running" => Status::Running,
+                _ if manual => Status::Manual,
+                "error" => Status::Error,
+                _ => Status::Waiting,
+            };
+            Ok(OperationRow {
+                id: row.try_get("id")?,
+                intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
+                item_id: row.try_get("item_id")?,
+                item_name: row.try_get("item_name")?,
+                itemtype: row.try_get("itemtype")?,
+                client_id: row.try_get("client_id")?,
+                client_name: row.try_get("client_name")?,
+                cdate: Timestamp(row.try_get("cdate")?),
+                trycount: row.try_get("trycount")?,
+                module_id: row.try_get("module_id")?,
+                module_name: row.try_get("module_name")?,
+                task_id: row.try_get("task_id")?,
+                status,
+                manual,
+                comment: row.try_get("comment")?,
+                last_error: row.try_get("last_error")?,
+            })
+        }
+
+        fn operation_record(row: &$row) -> StoreResult<OperationRecord> {
+            Ok(OperationRecord {
+                id: row.try_get("id")?,
+                fields: OperationFields {
+                    intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
+                    item_id: row.try_get("item_id")?,
+                    client_id: row.try_get("client_id")?,
+                    module_id: row.try_get("module_id")?,
+                    itemtype: row.try_get("itemtype")?,
+                    cdate: Timestamp(row.try_get("cdate")?),
+                    trycount: row.try_get("trycount")?,
+                    manual: row.try_get("manual")?,
+                    comment: row.try_get("comment")?,
+                },
+                state: parse_with("state", row.try_get("state")?, OperationState::parse)?,
+                task_id: row.try_get("task_id")?,
+                next_run_at: Timestamp(row.try_get("next_run_at")?),
+                run_requested: row.try_get("run_requested")?,
+                stop_requested: row.try_get("stop_requested")?,
+                last_error: row.try_get("last_error")?,
+                updated_at: Timestamp(row.try_get("updated_at")?),
+            })
+        }
+
+        fn module_record(row: &$row) -> StoreResult<ModuleRecord> {
+            Ok(ModuleRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                kind: parse_with("kind", row.try_get("kind")?, ModuleKind::parse)?,
+                target: row.try_get("target")?,
+                secret: row.try_get("secret")?,
+                panel_url: row.try_get("panel_url")?,
+                max_running: row.try_get("max_running")?,
+                max_tries: row.try_get("max_tries")?,
+                timeout_secs: row.try_get("timeout_secs")?,
+                enabled: row.try_get("enabled")?,
+            })
+        }
+
+        fn client_view(row: &$row) -> StoreResult<ClientView> {
+            Ok(ClientView {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                created: Timestamp(row.try_get("created_at")?),
+            })
+        }
+
+        fn item_view(row: &$row) -> StoreResult<ItemView> {
+            Ok(ItemView {
+                id: row.try_get("id")?,
+                client_id: row.try_get("client_id")?,
+                module_id: row.try_get("module_id")?,
+                itemtype: row.try_get("itemtype")?,
+                name: row.try_get("name")?,
+                status: parse_with("status", row.try_get("status")?, ItemStatus::parse)?,
+            })
+        }
+
+        fn attempt_row(row: &$row) -> StoreResult<AttemptRow> {
+            Ok(AttemptRow {
+                id: row.try_get("id")?,
+                operation_id: row.try_get("operation_id")?,
+                item_id: row.try_get("item_id")?,
+                createdate: Timestamp(row.try_get("started_at")?),
+                finished: row.try_get::<Option<i64>, _>("finished_at")?.map(Timestamp),
+                outcome: parse_with("outcome", row.try_get("outcome")?, AttemptOutcome::parse)?,
+                error_type: row.try_get("error_type")?,
+                error_message: row.try_get("error_message")?,
+                task_id: row.try_get("task_id")?,
+            })
+        }
+
+        fn session_record(row: &$row) -> StoreResult<SessionRecord> {
+            Ok(SessionRecord {
+                id_hash: row.try_get("id_hash")?,
+                user_id: row.try_get("user_id")?,
+                user_name: row.try_get("user_name")?,
+                level: parse_with("level", row.try_get("level")?, Level::parse)?,
+                client_id: row.try_get("client_id")?,
+                parent_hash: row.try_get("parent_hash")?,
+                lang: parse_with("lang", row.try_get("lang")?, Lang::parse)?,
+                created: Timestamp(row.try_get("created_at")?),
+                last_seen: Timestamp(row.try_get("last_seen_at")?),
+            })
+        }
+
+        fn user_record(row: &$row) -> StoreResult<UserRecord> {
+            Ok(UserRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                password_hash: row.try_get("password_hash")?,
+                level: parse_with("level", row.try_get("level")?, Level::parse)?,
+                client_id: row.try_get("client_id")?,
+            })
+        }
+
+        /// Appends the filter's predicates (each after ` AND `) to a query over `operation o`.
+        fn push_filter(qb: &mut QueryBuilder<'_, $db>, filter: &OperationFilter) {
+            if let Some(id) = filter.id {
+                qb.push(" AND o.id = ").push_bind(id);
+            }
+            if let Some(intname) = filter.intname {
+                qb.push(" AND o.intname = ").push_bind(intname.raw());
+            }
+            if let Some(item) = filter.item {
+                qb.push(" AND o.item_id = ").push_bind(item);
+            }
+            if let Some(itemtype) = &filter.itemtype {
+                qb.push(" AND o.itemtype = ").push_bind(itemtype.clone());
+            }
+            if let Some(client) = filter.client {
+                qb.push(" AND o.client_id = ").push_bind(client);
+            }
+            if let Some(module) = filter.processingmodule {
+                qb.push(" AND o.module_id = ").push_bind(module);
+            }
+            if let Some(status) = filter.status {
+                qb.push(" AND ").push(status_sql(status));
+            }
+            if let Some(manual) = filter.manual {
+                qb.push(" AND o.manual = ").push_bind(manual);
+            }
+            match filter.has_task {
+                Some(true) => {
+                    qb.push(" AND o.task_id IS NOT NULL");
+                }
+                Some(false) => {
+                    qb.push(" AND o.task_id IS NULL");
+                }
+                None => {}
+            }
+            if let Some(from) = filter.created_from {
+                qb.push(" AND o.cdate >= ").push_bind(from.0);
+            }
+            if let Some(to) = filter.created_to {
+                qb.push(" AND o.cdate <= ").push_bind(to.0);
+            }
+            if let Some(min) = filter.min_trycount {
+                qb.push(" AND o.trycount >= ").push_bind(min);
+            }
+            if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
+                qb.push(" AND LOWER(o.last_error) LIKE ")
+                    .push_bind(like_pattern(text))
+                    .push(" ESCAPE '\\'");
+            }
+        }
+
+        async fn journal<'c, E>(executor: E, entry: &JournalEntry) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO journal (at, user_id, user_name, action, object, object_id, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(entry.at.0)
+            .bind(entry.user_id)
+            .bind(&entry.user_name)
+            .bind(&entry.action)
+            .bind(&entry.object)
+            .bind(entry.object_id)
+            .bind(&entry.detail)
+            .execute(executor)
+            .await?;
+            Ok(())
+        }
+
+        /// The journal entry with the id of the object just created.
+        fn with_id(entry: &JournalEntry, id: i64) -> JournalEntry {
+            JournalEntry { object_id: Some(id), ..entry.clone() }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let lock: Option<&str> = $lock;
+                if let Some(lock) = lock {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "CREATE TABLE IF NOT EXISTS schema_migration \
+                     (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migration")
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for migration in $migrations {
+                    if applied.contains(&migration.version) {
+                        continue;
+                    }
+                    sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migration (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(migration.version)
+                        .bind(migration.name)
+                        .bind($crate::store::migrate::now_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+
+            async fn insert_client(&self, client: &NewClient, entry: &JournalEntry) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO client (name, email, created_at) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(&client.name)
+                .bind(&client.email)
+                .bind(client.created.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                journal(&mut *tx, &with_id(entry, id)).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn update_client(&self, client: &ClientView, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("UPDATE client SET name = $1, email = $2 WHERE id = $3")
+                    .bind(&client.name)
+                    .bind(&client.email)
+                    .bind(client.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn get_client(&self, id: i64) -> StoreResult<Option<ClientView>> {
+                sqlx::query("SELECT id, name, email, created_at FROM client WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| client_view(&row))
+                    .transpose()
+            }
+
+            async fn list_clients(&self) -> StoreResult<Vec<ClientView>> {
+                sqlx::query("SELECT id, name, email, created_at FROM client ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(client_view)
+                    .collect()
+            }
+
+            async fn insert_module(&self, m: &ModuleRecord, entry: &JournalEntry) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO processing_module (name, kind, target, secret, panel_url, max_running, \
+                     max_tries, timeout_secs, enabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(&m.name)
+                .bind(m.kind.raw())
+                .bind(&m.target)
+                .bind(&m.secret)
+                .bind(&m.panel_url)
+                .bind(m.max_running)
+                .bind(m.max_tries)
+                .bind(m.timeout_secs)
+                .bind(m.enabled)
+                .bind(entry.at.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                journal(&mut *tx, &with_id(entry, id)).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn update_module(&self, m: &ModuleRecord, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE processing_module SET name = $1, kind = $2, target = $3, secret = $4, \
+                     panel_url = $5, max_running = $6, max_tries = $7, timeout_secs = $8, enabled = $9 \
+                     WHERE id = $10",
+                )
+                .bind(&m.name)
+                .bind(m.kind.raw())
+                .bind(&m.target)
+                .bind(&m.secret)
+                .bind(&m.panel_url)
+                .bind(m.max_running)
+                .bind(m.max_tries)
+                .bind(m.timeout_secs)
+                .bind(m.enabled)
+                .bind(m.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn get_module(&self, id: i64) -> StoreResult<Option<ModuleRecord>> {
+                sqlx::query(&format!("{MODULE_SELECT} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| module_record(&row))
+                    .transpose()
+            }
+
+            async fn list_modules(&self) -> StoreResult<Vec<ModuleRecord>> {
+                sqlx::query(&format!("{MODULE_SELECT} ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(module_record)
+                    .collect()
+            }
+
+            async fn insert_item(&self, item: &NewItem, entry: &JournalEntry) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO item (client_id, module_id, itemtype, name, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(item.client_id)
+                .bind(item.module_id)
+                .bind(&item.itemtype)
+                .bind(&item.name)
+                .bind(item.status.raw())
+                .bind(item.created.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                journal(&mut *tx, &with_id(entry, id)).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn update_item(&self, item: &ItemView, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE item SET client_id = $1, module_id = $2, itemtype = $3, name = $4, status = $5 \
+                     WHERE id = $6",
+                )
+                .bind(item.client_id)
+                .bind(item.module_id)
+                .bind(&item.itemtype)
+                .bind(&item.name)
+                .bind(item.status.raw())
+                .bind(item.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn get_item(&self, id: i64) -> StoreResult<Option<ItemView>> {
+                sqlx::query("SELECT id, client_id, module_id, itemtype, name, status FROM item WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| item_view(&row))
+                    .transpose()
+            }
+
+            async fn list_items(&self, client_id: Option<i64>) -> StoreResult<Vec<ItemView>> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT id, client_id, module_id, itemtype, name, status FROM item",
+                );
+                if let Some(client_id) = client_id {
+                    qb.push(" WHERE client_id = ").push_bind(client_id);
+                }
+                qb.push(" ORDER BY id");
+                qb.build().fetch_all(&self.pool).await?.iter().map(item_view).collect()
+            }
+
+            async fn insert_operation(
+                &self,
+                f: &OperationFields,
+                state: OperationState,
+                next_run_at: Timestamp,
+                entry: &JournalEntry,
+            ) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO operation (intname, item_id, client_id, module_id, itemtype, cdate, trycount, \
+                     manual, comment, state, next_run_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                )
+                .bind(f.intname.raw())
+                .bind(f.item_id)
+                .bind(f.client_id)
+                .bind(f.module_id)
+                .bind(&f.itemtype)
+                .bind(f.cdate.0)
+                .bind(f.trycount)
+                .bind(f.manual)
+                .bind(&f.comment)
+                .bind(state.raw())
+                .bind(next_run_at.0)
+                .bind(entry.at.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                journal(&mut *tx, &with_id(entry, id)).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn update_operation(&self, id: i64, f: &OperationFields, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(&format!(
+                    "UPDATE operation SET intname = $1, item_id = $2, client_id = $3, module_id = $4, \
+                     itemtype = $5, cdate = $6, trycount = $7, manual = $8, comment = $9, updated_at = $10 \
+                     WHERE id = $11 AND state IN {ACTIVE}"
+                ))
+                .bind(f.intname.raw())
+                .bind(f.item_id)
+                .bind(f.client_id)
+                .bind(f.module_id)
+                .bind(&f.itemtype)
+                .bind(f.cdate.0)
+                .bind(f.trycount)
+                .bind(f.manual)
+                .bind(&f.comment)
+                .bind(entry.at.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn get_operation(&self, id: i64) -> StoreResult<Option<OperationRecord>> {
+                sqlx::query(&format!("{OPERATION_SELECT} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| operation_record(&row))
+                    .transpose()
+            }
+
+            async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>> {
+                let mut qb = QueryBuilder::<$db>::new(ROW_SELECT);
+                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+                push_filter(&mut qb, &query.filter);
+                let order = match query.order {
+                    SortOrder::Asc => "ASC",
+                    SortOrder::Desc => "DESC",
+                };
+                qb.push(format!(" ORDER BY {} {order}, o.id {order}", sort_sql(query.sort)));
+                qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
+                qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+                qb.build().fetch_all(&self.pool).await?.iter().map(operation_row).collect()
+            }
+
+            async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
+                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+                push_filter(&mut qb, filter);
+                qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                qb.push(") AS matched");
+                let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn request_start(&self, id: i64, now: Timestamp, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE operation SET run_requested = TRUE, next_run_at = $1, updated_at = $1 \
+                     WHERE id = $2 AND state IN ('waiting', 'error')",
+                )
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn request_stop(&self, id: i64, now: Timestamp, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(&format!(
+                    "UPDATE operation SET manual = TRUE, run_requested = FALSE, \
+                     stop_requested = (state = 'running'), updated_at = $1 \
+                     WHERE id = $2 AND state IN {ACTIVE}"
+                ))
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn delete_operation(&self, id: i64, now: Timestamp, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE operation SET state = 'deleted', finished_at = $1, updated_at = $1 \
+                     WHERE id = $2 AND state IN ('waiting', 'error')",
+                )
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn force_state(
+                &self,
+                id: i64,
+                state: OperationState,
+                last_error: Option<&str>,
+                now: Timestamp,
+            ) -> StoreResult<()> {
+                let running = state == OperationState::Running;
+                sqlx::query(
+                    "UPDATE operation SET state = $1, last_error = $2, lease_owner = $3, \
+                     lease_expires_at = $4, attempt_token = $5 WHERE id = $6",
+                )
+                .bind(state.raw())
+                .bind(last_error)
+                .bind(running.then_some("forced"))
+                .bind(running.then_some(now.0 + 60_000))
+                .bind(running.then(|| format!("forced-{id}")))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_attempt(&self, a: &NewAttempt) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO attempt (operation_id, item_id, token, started_at, finished_at, outcome, \
+                     error_type, error_message, log, task_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(a.operation_id)
+                .bind(a.item_id)
+                .bind(&a.token)
+                .bind(a.started.0)
+                .bind(a.finished.map(|t| t.0))
+                .bind(a.outcome.raw())
+                .bind(&a.error_type)
+                .bind(&a.error_message)
+                .bind(&a.log)
+                .bind(a.task_id)
+                .fetch_one(&self.pool)
+                .await
+            }
+
+            async fn list_attempts(&self, operation_id: i64) -> StoreResult<Vec<AttemptRow>> {
+                sqlx::query(&format!("{ATTEMPT_SELECT} WHERE operation_id = $1 ORDER BY id"))
+                    .bind(operation_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(attempt_row)
+                    .collect()
+            }
+
+            async fn get_attempt(&self, id: i64) -> StoreResult<Option<(AttemptRow, String)>> {
+                let Some(row) = sqlx::query(&format!("{ATTEMPT_SELECT} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some((attempt_row(&row)?, row.try_get("log")?)))
+            }
+
+            async fn create_task(
+                &self,
+                operation_id: i64,
+                kind: TaskKind,
+                comment: &str,
+                now: Timestamp,
+                entry: &JournalEntry,
+            ) -> StoreResult<Option<i64>> {
+                let mut tx = self.pool.begin().await?;
+                let item_id: Option<i64> = sqlx::query_scalar(
+                    "SELECT item_id FROM operation WHERE id = $1 AND task_id IS NULL",
+                )
+                .bind(operation_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(item_id) = item_id else {
+                    return Ok(None);
+                };
+                let task_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO task (operation_id, item_id, kind, status, comment, created_at) \
+                     VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
+                )
+                .bind(operation_id)
+                .bind(item_id)
+                .bind(kind.raw())
+                .bind(comment)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                // The guard makes two concurrent creations link one task: the loser rolls back.
+                let linked = sqlx::query(
+                    "UPDATE operation SET task_id = $1, updated_at = $2 WHERE id = $3 AND task_id IS NULL",
+                )
+                .bind(task_id)
+                .bind(now.0)
+                .bind(operation_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !linked {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                journal(&mut *tx, entry).await?;
+                tx.commit().await?;
+                Ok(Some(task_id))
+            }
+
+            async fn get_task(&self, id: i64) -> StoreResult<Option<TaskRecord>> {
+                let Some(row) = sqlx::query(
+                    "SELECT id, operation_id, item_id, kind, status, comment, created_at FROM task WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(TaskRecord {
+                    id: row.try_get("id")?,
+                    operation_id: row.try_get("operation_id")?,
+                    item_id: row.try_get("item_id")?,
+                    kind: row.try_get("kind")?,
+                    status: row.try_get("status")?,
+                    comment: row.try_get("comment")?,
+                    created: Timestamp(row.try_get("created_at")?),
+                }))
+            }
+
+            async fn insert_user(&self, user: &UserRecord, now: Timestamp, entry: &JournalEntry) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO app_user (name, password_hash, level, client_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(user.level.raw())
+                .bind(user.client_id)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                journal(&mut *tx, &with_id(entry, id)).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn set_password(&self, user_id: i64, password_hash: &str, entry: &JournalEntry) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if done {
+                    journal(&mut *tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+                sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| user_record(&row))
+                    .transpose()
+            }
+
+            async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO session (id_hash, user_id, level, client_id, parent_hash, lang, created_at, \
+                     last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&s.id_hash)
+                .bind(s.user_id)
+                .bind(s.level.raw())
+                .bind(s.client_id)
+                .bind(&s.parent_hash)
+                .bind(s.lang.code())
+                .bind(s.created.0)
+                .bind(s.last_seen.0)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn touch_session(
+                &self,
+                id_hash: &str,
+                now: Timestamp,
+                idle_cutoff: Timestamp,
+            ) -> StoreResult<Option<SessionRecord>> {
+                let touched = sqlx::query(
+                    "UPDATE session SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at >= $3",
+                )
+                .bind(now.0)
+                .bind(id_hash)
+                .bind(idle_cutoff.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !touched {
+                    return Ok(None);
+                }
+                self.get_session(id_hash).await
+            }
+
+            async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
+                sqlx::query(&format!("{SESSION_SELECT} WHERE s.id_hash = $1"))
+                    .bind(id_hash)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| session_record(&row))
+                    .transpose()
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM session WHERE parent_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query("DELETE FROM session WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            async fn delete_idle_sessions(&self, idle_cutoff: Timestamp) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                // Children first: an expired admin session takes its `su` sessions with it.
+                let children = sqlx::query(
+                    "DELETE FROM session WHERE parent_hash IN \
+                     (SELECT id_hash FROM session WHERE last_seen_at < $1)",
+                )
+                .bind(idle_cutoff.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let parents = sqlx::query("DELETE FROM session WHERE last_seen_at < $1")
+                    .bind(idle_cutoff.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(children + parents)
+            }
+
+            async fn load_filter(&self, user_id: i64, list: &str) -> StoreResult<Option<String>> {
+                sqlx::query_scalar("SELECT filter FROM saved_filter WHERE user_id = $1 AND list = $2")
+                    .bind(user_id)
+                    .bind(list)
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+
+            async fn save_filter(&self, user_id: i64, list: &str, filter: &str, now: Timestamp) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO saved_filter (user_id, list, filter, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, list) DO UPDATE SET filter = excluded.filter, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(user_id)
+                .bind(list)
+                .bind(filter)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()> {
+                journal(&self.pool, entry).await
+            }
+
+            async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, at, user_name, action, object, object_id, detail FROM journal \
+                     WHERE object = $1 AND object_id = $2 ORDER BY id",
+                )
+                .bind(object)
+                .bind(object_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(JournalRow {
+                            id: row.try_get("id")?,
+                            at: Timestamp(row.try_get("at")?),
+                            user_name: row.try_get("user_name")?,
+                            action: row.try_get("action")?,
+                            object: row.try_get("object")?,
+                            object_id: row.try_get("object_id")?,
+                            detail: row.try_get("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn count_all_operations(&self) -> StoreResult<u64> {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operation").fetch_one(&self.pool).await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+        }
+
+    };
+}
+
+pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards_and_lowercase() {
+        assert_eq!(like_pattern("Disk_100%"), "%disk\\_100\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+}

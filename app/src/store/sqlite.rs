@@ -1,0 +1,36 @@
+//! The SQLite backend: the embedded default, one file, one server node.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+
+/// A store in a SQLite file.
+pub struct SqliteStore {
+    pool: Pool<Sqlite>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the file a `sqlite://` URL names. WAL mode lets the list be
+    /// read while a write is under way; the busy timeout queues writers instead of failing them.
+    pub async fn connect(url: &str) -> sqlx::Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+super::sql::impl_store!(
+    SqliteStore,
+    Sqlite,
+    sqlx::sqlite::SqliteRow,
+    "sqlite",
+    None,
+    super::migrate::SQLITE
+);

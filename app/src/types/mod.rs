@@ -1,0 +1,23 @@
+//! Wasm-safe data shared by the browser and the server: ids, operations and their statuses,
+//! filters, pages, sessions, reference data and the error type that crosses the wire.
+//! Nothing here touches a database, axum or the server side of leptos.
+
+pub mod attempt;
+pub mod error;
+pub mod filter;
+pub mod lang;
+pub mod operation;
+pub mod page;
+pub mod reference;
+pub mod session;
+pub mod time;
+
+pub use attempt::{AttemptOutcome, AttemptRow};
+pub use error::{AppError, Conflict, FieldError, FieldReason};
+pub use filter::{OperationFilter, SortColumn, SortOrder};
+pub use lang::Lang;
+pub use operation::{Intname, OperationForm, OperationInput, OperationRow, Status};
+pub use page::{ListQuery, Page};
+pub use reference::{ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
+pub use session::{Level, SessionInfo};
+pub use time::Timestamp;

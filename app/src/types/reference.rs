@@ -1,0 +1,109 @@
+//! Reference data the operations point at: clients (`account`), their services (`item`) and
+//! processing modules (`processing`).
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+/// How a processing module executes an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleKind {
+    /// Runs a program with BILLmanager's module arguments.
+    Exec,
+    /// POSTs signed JSON to a URL.
+    Http,
+}
+
+impl ModuleKind {
+    /// The stored value.
+    pub fn raw(self) -> &'static str {
+        match self {
+            ModuleKind::Exec => "exec",
+            ModuleKind::Http => "http",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn parse(raw: &str) -> Option<ModuleKind> {
+        match raw.trim() {
+            "exec" => Some(ModuleKind::Exec),
+            "http" => Some(ModuleKind::Http),
+            _ => None,
+        }
+    }
+}
+
+/// A processing module as shown: its secret is never part of it, only whether one is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleView {
+    pub id: i64,
+    pub name: String,
+    pub kind: ModuleKind,
+    /// The program (`exec`) or URL (`http`).
+    pub target: String,
+    pub has_secret: bool,
+    pub panel_url: Option<String>,
+    pub max_running: i64,
+    pub max_tries: i64,
+    pub timeout_secs: i64,
+    pub enabled: bool,
+}
+
+/// A client (`account`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientView {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub created: Timestamp,
+}
+
+/// Status of a client's service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Ordered,
+    Active,
+    Suspended,
+    Deleted,
+    Processing,
+}
+
+impl ItemStatus {
+    /// Every status.
+    pub const ALL: [ItemStatus; 5] = [
+        ItemStatus::Ordered,
+        ItemStatus::Active,
+        ItemStatus::Suspended,
+        ItemStatus::Deleted,
+        ItemStatus::Processing,
+    ];
+
+    /// The stored value.
+    pub fn raw(self) -> &'static str {
+        match self {
+            ItemStatus::Ordered => "ordered",
+            ItemStatus::Active => "active",
+            ItemStatus::Suspended => "suspended",
+            ItemStatus::Deleted => "deleted",
+            ItemStatus::Processing => "processing",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn parse(raw: &str) -> Option<ItemStatus> {
+        ItemStatus::ALL.into_iter().find(|s| s.raw() == raw.trim())
+    }
+}
+
+/// A client's service (`item`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemView {
+    pub id: i64,
+    pub client_id: i64,
+    pub module_id: i64,
+    pub itemtype: String,
+    pub name: String,
+    pub status: ItemStatus,
+}

@@ -1,0 +1,169 @@
+-- billops schema, PostgreSQL flavour (the same tables as migrations/sqlite). Forward-only: once applied, never edit this file; add a new one.
+-- Times are UTC epoch milliseconds (BIGINT) in both backends, so one SQL text serves both and
+-- sorting by time compares integers. Booleans are BIGINT 0/1 (what sqlx binds for bool).
+-- Every state column has a named CHECK so a bad value is refused by the database too.
+
+-- Clients of the hosting company (BILLmanager `account`).
+CREATE TABLE client (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        TEXT NOT NULL CONSTRAINT client_name_not_empty CHECK (length(name) > 0),
+    email       TEXT,
+    created_at  BIGINT NOT NULL
+);
+
+-- Processing modules (BILLmanager `processing`): how operations of their services execute.
+CREATE TABLE processing_module (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name          TEXT NOT NULL CONSTRAINT processing_module_name_unique UNIQUE,
+    kind          TEXT NOT NULL CONSTRAINT processing_module_kind_known CHECK (kind IN ('exec', 'http')),
+    -- the program (exec) or URL (http)
+    target        TEXT NOT NULL,
+    -- HMAC secret of http modules; write-only for every client, never shown or logged
+    secret        TEXT,
+    panel_url     TEXT,
+    -- BILLmanager's maxrunningoperation: operations of this module running at once
+    max_running   BIGINT NOT NULL CONSTRAINT processing_module_max_running_positive CHECK (max_running > 0),
+    -- tries before an operation turns manual and gets a task (ISPsystem's default is 10)
+    max_tries     BIGINT NOT NULL CONSTRAINT processing_module_max_tries_positive CHECK (max_tries > 0),
+    timeout_secs  BIGINT NOT NULL CONSTRAINT processing_module_timeout_positive CHECK (timeout_secs > 0),
+    enabled       BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at    BIGINT NOT NULL
+);
+
+-- A client's service (BILLmanager `item`): a VPS, a domain, a hosting account...
+CREATE TABLE item (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    client_id   BIGINT NOT NULL REFERENCES client (id),
+    module_id   BIGINT NOT NULL REFERENCES processing_module (id),
+    itemtype    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    status      TEXT NOT NULL CONSTRAINT item_status_known
+                CHECK (status IN ('ordered', 'active', 'suspended', 'deleted', 'processing')),
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX item_by_client ON item (client_id, id);
+
+-- Employee tasks, created for an operation by an admin or when its tries run out.
+CREATE TABLE task (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operation_id  BIGINT NOT NULL,
+    item_id       BIGINT NOT NULL REFERENCES item (id),
+    kind          TEXT NOT NULL CONSTRAINT task_kind_known
+                  CHECK (kind IN ('setup', 'suspend', 'resume', 'delete', 'change')),
+    status        TEXT NOT NULL CONSTRAINT task_status_known CHECK (status IN ('open', 'done')),
+    comment       TEXT NOT NULL DEFAULT '',
+    created_at    BIGINT NOT NULL
+);
+CREATE INDEX task_by_operation ON task (operation_id);
+
+-- Operations (BILLmanager `runningoperation`). `state` is the queue state; the status shown to
+-- people is derived: running, else manual when `manual`, else error or waiting.
+-- client_id, module_id and itemtype are copies of the item's, kept so the list's filters are
+-- served by indexes on this table alone; an item never changes client, module or type while it
+-- has an active operation (the service layer refuses it).
+CREATE TABLE operation (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    intname         TEXT NOT NULL,
+    item_id         BIGINT NOT NULL REFERENCES item (id),
+    client_id       BIGINT NOT NULL REFERENCES client (id),
+    module_id       BIGINT NOT NULL REFERENCES processing_module (id),
+    itemtype        TEXT NOT NULL,
+    cdate           BIGINT NOT NULL,
+    trycount        BIGINT NOT NULL DEFAULT 0 CONSTRAINT operation_trycount_not_negative CHECK (trycount >= 0),
+    state           TEXT NOT NULL CONSTRAINT operation_state_known
+                    CHECK (state IN ('waiting', 'running', 'error', 'done', 'deleted')),
+    manual          BOOLEAN NOT NULL DEFAULT FALSE,
+    comment         TEXT NOT NULL DEFAULT '',
+    task_id         BIGINT REFERENCES task (id),
+    -- when a worker may claim it next
+    next_run_at     BIGINT NOT NULL,
+    -- an admin pressed Start: run once now even if manual
+    run_requested   BOOLEAN NOT NULL DEFAULT FALSE,
+    -- an admin pressed Stop while it ran: the worker holding it terminates the module
+    stop_requested  BOOLEAN NOT NULL DEFAULT FALSE,
+    -- the lease of the worker that holds it, and the token its writes must match
+    lease_owner     TEXT,
+    lease_expires_at BIGINT,
+    attempt_token   TEXT,
+    last_error      TEXT,
+    finished_at     BIGINT,
+    updated_at      BIGINT NOT NULL,
+    CONSTRAINT operation_running_has_lease
+        CHECK (state <> 'running' OR (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL AND attempt_token IS NOT NULL))
+);
+-- At most one active operation per service: two modules must never act on one service at once.
+CREATE UNIQUE INDEX operation_one_active_per_item ON operation (item_id)
+    WHERE state IN ('waiting', 'running', 'error');
+-- The list shows active operations only; each index below serves one filter with the default
+-- sort by id, so a page is read in index order without sorting the whole set.
+CREATE INDEX operation_active_by_id ON operation (id) WHERE state IN ('waiting', 'running', 'error');
+CREATE INDEX operation_active_by_client ON operation (client_id, id) WHERE state IN ('waiting', 'running', 'error');
+CREATE INDEX operation_active_by_module ON operation (module_id, id) WHERE state IN ('waiting', 'running', 'error');
+CREATE INDEX operation_active_by_state ON operation (state, manual, id) WHERE state IN ('waiting', 'running', 'error');
+CREATE INDEX operation_active_by_cdate ON operation (cdate, id) WHERE state IN ('waiting', 'running', 'error');
+-- The engine's claim: due, automatic operations by run time.
+CREATE INDEX operation_due ON operation (next_run_at) WHERE state IN ('waiting', 'error');
+
+-- One row per run of an operation: the error history, with the module's log (secrets masked).
+CREATE TABLE attempt (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operation_id   BIGINT NOT NULL REFERENCES operation (id),
+    item_id        BIGINT NOT NULL REFERENCES item (id),
+    token          TEXT NOT NULL,
+    started_at     BIGINT NOT NULL,
+    finished_at    BIGINT,
+    outcome        TEXT NOT NULL CONSTRAINT attempt_outcome_known
+                   CHECK (outcome IN ('running', 'ok', 'error', 'interrupted', 'stopped')),
+    error_type     TEXT,
+    error_message  TEXT,
+    log            TEXT NOT NULL DEFAULT '',
+    task_id        BIGINT REFERENCES task (id)
+);
+CREATE INDEX attempt_by_operation ON attempt (operation_id, id);
+
+-- People: employees (admin, readonly) and client users (user, bound to a client).
+CREATE TABLE app_user (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           TEXT NOT NULL CONSTRAINT app_user_name_unique UNIQUE,
+    password_hash  TEXT NOT NULL,
+    level          TEXT NOT NULL CONSTRAINT app_user_level_known CHECK (level IN ('admin', 'readonly', 'user')),
+    client_id      BIGINT REFERENCES client (id),
+    created_at     BIGINT NOT NULL,
+    CONSTRAINT app_user_client_iff_user CHECK ((level = 'user') = (client_id IS NOT NULL))
+);
+
+-- Sessions. The id a client holds is never stored: only its SHA-256, so a copy of the database
+-- opens no session. A session made by `su` points at the admin session it returns to.
+CREATE TABLE session (
+    id_hash       TEXT PRIMARY KEY,
+    user_id       BIGINT NOT NULL REFERENCES app_user (id),
+    level         TEXT NOT NULL CONSTRAINT session_level_known CHECK (level IN ('admin', 'readonly', 'user')),
+    client_id     BIGINT REFERENCES client (id),
+    parent_hash   TEXT REFERENCES session (id_hash) ON DELETE CASCADE,
+    lang          TEXT NOT NULL CONSTRAINT session_lang_known CHECK (lang IN ('ru', 'en')),
+    created_at    BIGINT NOT NULL,
+    last_seen_at  BIGINT NOT NULL
+);
+CREATE INDEX session_by_last_seen ON session (last_seen_at);
+
+-- Saved list filters, one per user and list (shared by the UI and the legacy API).
+CREATE TABLE saved_filter (
+    user_id     BIGINT NOT NULL REFERENCES app_user (id),
+    list        TEXT NOT NULL,
+    filter      TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    PRIMARY KEY (user_id, list)
+);
+
+-- Who did what to which object, when: every change by an admin, through the API or the UI.
+CREATE TABLE journal (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    user_id     BIGINT REFERENCES app_user (id),
+    user_name   TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    object      TEXT NOT NULL,
+    object_id   BIGINT,
+    detail      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX journal_by_object ON journal (object, object_id, id);

@@ -1,0 +1,298 @@
+//! Command-line parsing and the subcommands. Each subcommand is a thin adapter over the
+//! service layer; errors come back as the service's message, in English.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use app::service::{Actor, ModuleInput, Services, SystemClock, UserError};
+use app::types::{AppError, FieldReason, ItemStatus, Lang, Level, ModuleKind};
+use clap::{Parser, Subcommand, ValueEnum};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+/// billops: the current-operations console of a hosting billing platform.
+#[derive(Debug, Parser)]
+#[command(name = "billops", version, about)]
+pub struct Cli {
+    /// Database: `sqlite://FILE` (created when missing) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://billops.db", global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the UI and its API over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BILLOPS_LISTEN", default_value = "127.0.0.1:1500")]
+        listen: SocketAddr,
+    },
+    /// Create or update the database schema (every other subcommand does this first too).
+    Migrate,
+    /// Load demo data into an empty database, and give the user `admin` a fresh random password.
+    Demo {
+        /// The demo `exec` processing-module script.
+        #[arg(long, default_value = "modules/demo-module.sh")]
+        program: PathBuf,
+        /// The admin to create (or whose password to renew).
+        #[arg(long, default_value = "admin")]
+        admin: String,
+    },
+    /// Users: employees and clients' users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Processing modules.
+    Module {
+        #[command(subcommand)]
+        command: ModuleCommand,
+    },
+    /// Clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Clients' services.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; prints its id.
+    Add {
+        name: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_enum)]
+        level: LevelArg,
+        /// The client a `user`-level user belongs to.
+        #[arg(long)]
+        client: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Admin,
+    Readonly,
+    User,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModuleCommand {
+    /// Add a processing module; prints its id.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The program an `exec` module runs.
+        #[arg(long, required_if_eq("kind", "exec"), conflicts_with = "url")]
+        program: Option<String>,
+        /// The URL an `http` module POSTs to.
+        #[arg(long, required_if_eq("kind", "http"))]
+        url: Option<String>,
+        /// HMAC secret of an `http` module (never shown again).
+        #[arg(long)]
+        secret: Option<String>,
+        /// The module's control panel, opened by "go to panel".
+        #[arg(long)]
+        panel_url: Option<String>,
+        /// Operations of this module running at once.
+        #[arg(long, default_value_t = app::service::module::DEFAULT_MAX_RUNNING)]
+        max_running: i64,
+        /// Tries before an operation needs attention.
+        #[arg(long, default_value_t = app::service::module::DEFAULT_MAX_TRIES)]
+        max_tries: i64,
+        /// Seconds one run may take.
+        #[arg(long, default_value_t = app::service::module::DEFAULT_TIMEOUT_SECS)]
+        timeout: i64,
+    },
+    /// List processing modules (secrets masked).
+    List,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    Exec,
+    Http,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Add a client; prints its id.
+    Add {
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServiceCommand {
+    /// Add a service of a client; prints its id.
+    Add {
+        #[arg(long)]
+        client: i64,
+        #[arg(long)]
+        module: i64,
+        /// Product type: vds, dedic, vhost, domain, ssl, ...
+        #[arg(long)]
+        itemtype: String,
+        /// Host or domain name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// A service error as the command line says it.
+fn said<E: Into<AppError>>(error: E) -> anyhow::Error {
+    anyhow!(error.into().message(Lang::En))
+}
+
+/// Opens the database the URL names and migrates it.
+async fn open(url: &str) -> anyhow::Result<Services> {
+    let store = app::store::connect(url).await.context("cannot open the database")?;
+    store.migrate().await.context("cannot migrate the database")?;
+    Ok(Services::new(store, Arc::new(SystemClock)))
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let services = open(&cli.database_url).await?;
+    let actor = Actor::command_line();
+    match cli.command {
+        Command::Serve { listen } => serve(services, listen).await,
+        Command::Migrate => {
+            println!("database is up to date ({})", services.store().backend());
+            Ok(())
+        }
+        Command::Demo { program, admin } => demo(&services, &actor, &program, &admin).await,
+        Command::User { command: UserCommand::Add { name, password, level, client } } => {
+            let level = match level {
+                LevelArg::Admin => Level::Admin,
+                LevelArg::Readonly => Level::Readonly,
+                LevelArg::User => Level::User,
+            };
+            let id = services.add_user(&actor, &name, &password, level, client).await.map_err(said)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Module { command: ModuleCommand::Add { name, kind, program, url, secret, panel_url, max_running, max_tries, timeout } } => {
+            let (kind, target) = match kind {
+                KindArg::Exec => (ModuleKind::Exec, program.unwrap_or_default()),
+                KindArg::Http => (ModuleKind::Http, url.unwrap_or_default()),
+            };
+            if kind == ModuleKind::Exec && secret.is_some() {
+                bail!("--secret is for http modules only");
+            }
+            let input = ModuleInput {
+                name,
+                kind,
+                target,
+                secret,
+                panel_url,
+                max_running,
+                max_tries,
+                timeout_secs: timeout,
+            };
+            let id = services.add_module(&actor, &input).await.map_err(said)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Module { command: ModuleCommand::List } => {
+            println!("id\tname\tkind\ttarget\tsecret\tpanel_url\tmax_running\tmax_tries\ttimeout\tenabled");
+            for m in services.list_modules(&actor).await.map_err(said)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    m.name,
+                    m.kind.raw(),
+                    m.target,
+                    if m.has_secret { "***" } else { "-" },
+                    m.panel_url.as_deref().unwrap_or("-"),
+                    m.max_running,
+                    m.max_tries,
+                    m.timeout_secs,
+                    if m.enabled { "on" } else { "off" },
+                );
+            }
+            Ok(())
+        }
+        Command::Client { command: ClientCommand::Add { name, email } } => {
+            let id = services.add_client(&actor, &name, email.as_deref()).await.map_err(said)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Service { command: ServiceCommand::Add { client, module, itemtype, name } } => {
+            let id = services
+                .add_item(&actor, client, module, &itemtype, &name, ItemStatus::Ordered)
+                .await
+                .map_err(said)?;
+            println!("{id}");
+            Ok(())
+        }
+    }
+}
+
+/// Loads the demo data (once) and gives the admin a fresh password, printed.
+async fn demo(services: &Services, actor: &Actor, program: &std::path::Path, admin: &str) -> anyhow::Result<()> {
+    let program = std::fs::canonicalize(program)
+        .with_context(|| format!("the demo module script {} is missing", program.display()))?;
+    let program = program.to_str().context("the demo module's path is not UTF-8")?;
+    match services.load_demo(actor, program).await.map_err(|e| anyhow!("{e}"))? {
+        Some(s) => println!(
+            "demo data loaded: {} processing modules, {} clients, {} services, {} operations, {} attempts",
+            s.modules, s.clients, s.items, s.operations, s.attempts
+        ),
+        None => println!("the database already has operations: demo data left as it is"),
+    }
+    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
+    match services.add_user(actor, admin, &password, Level::Admin, None).await {
+        Ok(_) => {}
+        Err(UserError::Invalid(fields)) if fields.iter().any(|f| f.reason == FieldReason::Taken) => {
+            services.set_password(actor, admin, &password).await.map_err(said)?;
+        }
+        Err(e) => return Err(said(e)),
+    }
+    println!("admin login: {admin}");
+    println!("admin password: {password}");
+    Ok(())
+}
+
+/// Serves HTTP until Ctrl-C, expiring idle sessions in the background.
+async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
+    let mut options = leptos::config::get_configuration(None)
+        .context("cannot read the leptos configuration")?
+        .leptos_options;
+    options.site_addr = listen;
+    let expiry = services.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = expiry.expire_sessions().await {
+                tracing::warn!(error = %e, "session expiry failed");
+            }
+        }
+    });
+    let app = crate::router::router(services, options);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!("billops listening on http://{listen}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the HTTP server failed")
+}

@@ -1,0 +1,26 @@
+//! The HTTP surface: the server-rendered UI and its server functions (under `/api`), and the
+//! static files of the site (the wasm bundle, CSS).
+
+use app::service::Services;
+use app::{shell, App};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// The whole application as an axum router, apart from `main` so that tests drive it without
+/// a socket.
+pub fn router(services: Services, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(services.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+}
