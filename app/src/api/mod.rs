@@ -5,8 +5,8 @@
 pub mod operation;
 pub mod session;
 
-pub use operation::list_operations;
-pub use session::{current_session, login, logout};
+pub use operation::{list_operations, ListOperations};
+pub use session::{current_session, login, logout, CurrentSession, Login, Logout};
 
 /// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
 pub const SESSION_COOKIE: &str = "billmgrses5";

@@ -279,10 +279,7 @@ macro_rules! impl_store {
             }
         }
 
-        async fn journal<'c, E>(executor: E, entry: &JournalEntry) -> StoreResult<()>
-        where
-            E: sqlx::Executor<'c, Database = $db>,
-        {
+        async fn journal(conn: &mut <$db as sqlx::Database>::Connection, entry: &JournalEntry) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO journal (at, user_id, user_name, action, object, object_id, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -294,7 +291,7 @@ macro_rules! impl_store {
             .bind(&entry.object)
             .bind(entry.object_id)
             .bind(&entry.detail)
-            .execute(executor)
+            .execute(conn)
             .await?;
             Ok(())
         }
@@ -329,7 +326,10 @@ macro_rules! impl_store {
                     if applied.contains(&migration.version) {
                         continue;
                     }
-                    sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+                    // A plain string without arguments goes as one simple query: several
+                    // statements at once, on both backends.
+                    let conn: &mut <$db as sqlx::Database>::Connection = &mut *tx;
+                    sqlx::Executor::execute(conn, migration.sql).await?;
                     sqlx::query("INSERT INTO schema_migration (version, name, applied_at) VALUES ($1, $2, $3)")
                         .bind(migration.version)
                         .bind(migration.name)
@@ -960,7 +960,8 @@ macro_rules! impl_store {
             }
 
             async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()> {
-                journal(&self.pool, entry).await
+                let mut conn = self.pool.acquire().await?;
+                journal(&mut conn, entry).await
             }
 
             async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>> {
