@@ -6,32 +6,52 @@ mod support;
 use app::service::{Actor, ModuleChange, ModuleInput, OperationError, Services};
 use app::store::OperationState;
 use app::types::{
-    AppError, Conflict, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind, OperationFilter,
-    OperationInput, Status,
+    AppError, Conflict, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind,
+    OperationFilter, OperationInput, Status,
 };
 use support::{actor_with, admin, TestDb, T0};
 
 /// A client, a module with a panel URL and three services of the client.
 async fn world(svc: &Services) -> (i64, i64, Vec<i64>) {
     let a = admin();
-    let client = svc.add_client(&a, "Northwind", Some("ops@northwind.example")).await.expect("client");
+    let client = svc
+        .add_client(&a, "Northwind", Some("ops@northwind.example"))
+        .await
+        .expect("client");
     let mut input = ModuleInput::new("VMmanager", ModuleKind::Exec, "/bin/true");
     input.panel_url = Some("https://vm.example:1500/vmmgr".into());
     let module = svc.add_module(&a, &input).await.expect("module");
     let mut items = Vec::new();
     for n in 0..3 {
-        items.push(svc.add_item(&a, client, module, "vds", &format!("vm{n}.example"), ItemStatus::Ordered).await.expect("item"));
+        items.push(
+            svc.add_item(
+                &a,
+                client,
+                module,
+                "vds",
+                &format!("vm{n}.example"),
+                ItemStatus::Ordered,
+            )
+            .await
+            .expect("item"),
+        );
     }
     (client, module, items)
 }
 
 fn open(item: i64) -> OperationInput {
-    OperationInput { intname: Some("open".into()), item: Some(item.to_string()), ..OperationInput::default() }
+    OperationInput {
+        intname: Some("open".into()),
+        item: Some(item.to_string()),
+        ..OperationInput::default()
+    }
 }
 
 fn fields_of(err: OperationError) -> Vec<(String, FieldReason)> {
     match err {
-        OperationError::Invalid(fields) => fields.into_iter().map(|f| (f.field, f.reason)).collect(),
+        OperationError::Invalid(fields) => {
+            fields.into_iter().map(|f| (f.field, f.reason)).collect()
+        }
         other => panic!("expected invalid fields, got {other:?}"),
     }
 }
@@ -39,15 +59,40 @@ fn fields_of(err: OperationError) -> Vec<(String, FieldReason)> {
 async fn creating_an_operation_fills_defaults_and_journals(db: &TestDb) {
     let svc = db.services();
     let (client, module, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
     let form = svc.get_operation_form(&admin(), id).await.expect("form");
-    assert_eq!((form.item_id, form.trycount, form.cdate, form.manual, form.status), (items[0], 0, T0, false, Status::Waiting));
-    let page = svc.list_operations(&admin(), ListQuery::default()).await.expect("list");
+    assert_eq!(
+        (
+            form.item_id,
+            form.trycount,
+            form.cdate,
+            form.manual,
+            form.status
+        ),
+        (items[0], 0, T0, false, Status::Waiting)
+    );
+    let page = svc
+        .list_operations(&admin(), ListQuery::default())
+        .await
+        .expect("list");
     assert_eq!(page.total, 1);
     assert!(page.total_exact);
-    assert_eq!((page.rows[0].client_id, page.rows[0].module_id), (client, module));
-    assert_eq!(page.rows[0].desc(Lang::En), format!("Open service #{} vm0.example", items[0]));
-    let journal = svc.store().list_journal("runningoperation", id).await.expect("journal");
+    assert_eq!(
+        (page.rows[0].client_id, page.rows[0].module_id),
+        (client, module)
+    );
+    assert_eq!(
+        page.rows[0].desc(Lang::En),
+        format!("Open service #{} vm0.example", items[0])
+    );
+    let journal = svc
+        .store()
+        .list_journal("runningoperation", id)
+        .await
+        .expect("journal");
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].action, "runningoperation.edit");
 }
@@ -62,7 +107,11 @@ async fn every_bad_field_is_named(db: &TestDb) {
         manual: Some("maybe".into()),
         comment: Some("x".repeat(1001)),
     };
-    let got = fields_of(svc.create_operation(&admin(), &bad).await.expect_err("invalid"));
+    let got = fields_of(
+        svc.create_operation(&admin(), &bad)
+            .await
+            .expect_err("invalid"),
+    );
     assert_eq!(
         got,
         vec![
@@ -74,12 +123,41 @@ async fn every_bad_field_is_named(db: &TestDb) {
             ("comment".into(), FieldReason::TooLong(1000)),
         ]
     );
-    let missing = fields_of(svc.create_operation(&admin(), &OperationInput::default()).await.expect_err("missing"));
-    assert_eq!(missing, vec![("intname".into(), FieldReason::Required), ("item".into(), FieldReason::Required)]);
-    let not_number = OperationInput { item: Some("abc".into()), trycount: Some("1.5".into()), ..open(1) };
-    let got = fields_of(svc.create_operation(&admin(), &not_number).await.expect_err("nan"));
-    assert_eq!(got, vec![("item".into(), FieldReason::NotANumber), ("trycount".into(), FieldReason::NotANumber)]);
-    let app: AppError = OperationError::Invalid(vec![app::types::FieldError::new("trycount", "-1", FieldReason::Negative)]).into();
+    let missing = fields_of(
+        svc.create_operation(&admin(), &OperationInput::default())
+            .await
+            .expect_err("missing"),
+    );
+    assert_eq!(
+        missing,
+        vec![
+            ("intname".into(), FieldReason::Required),
+            ("item".into(), FieldReason::Required)
+        ]
+    );
+    let not_number = OperationInput {
+        item: Some("abc".into()),
+        trycount: Some("1.5".into()),
+        ..open(1)
+    };
+    let got = fields_of(
+        svc.create_operation(&admin(), &not_number)
+            .await
+            .expect_err("nan"),
+    );
+    assert_eq!(
+        got,
+        vec![
+            ("item".into(), FieldReason::NotANumber),
+            ("trycount".into(), FieldReason::NotANumber)
+        ]
+    );
+    let app: AppError = OperationError::Invalid(vec![app::types::FieldError::new(
+        "trycount",
+        "-1",
+        FieldReason::Negative,
+    )])
+    .into();
     assert_eq!(app.kind(), "value");
     assert!(app.message(Lang::Ru).contains("trycount"));
 }
@@ -87,52 +165,166 @@ async fn every_bad_field_is_named(db: &TestDb) {
 async fn a_second_active_operation_on_a_service_conflicts(db: &TestDb) {
     let svc = db.services();
     let (_, _, items) = world(&svc).await;
-    svc.create_operation(&admin(), &open(items[0])).await.expect("first");
-    let err = svc.create_operation(&admin(), &open(items[0])).await.expect_err("second");
-    assert!(matches!(err, OperationError::Conflict { reason: Conflict::ActiveOperation, .. }), "{err:?}");
+    svc.create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("first");
+    let err = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect_err("second");
+    assert!(
+        matches!(
+            err,
+            OperationError::Conflict {
+                reason: Conflict::ActiveOperation,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(AppError::from(err).kind(), "exists");
 }
 
 async fn changing_an_operation_keeps_what_was_not_sent(db: &TestDb) {
     let svc = db.services();
     let (_, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &OperationInput { comment: Some("first".into()), ..open(items[0]) }).await.expect("create");
-    let change = OperationInput { trycount: Some("3".into()), manual: Some("on".into()), cdate: Some("2025-01-09 08:30:00".into()), ..OperationInput::default() };
-    svc.change_operation(&admin(), id, &change).await.expect("change");
+    let id = svc
+        .create_operation(
+            &admin(),
+            &OperationInput {
+                comment: Some("first".into()),
+                ..open(items[0])
+            },
+        )
+        .await
+        .expect("create");
+    let change = OperationInput {
+        trycount: Some("3".into()),
+        manual: Some("on".into()),
+        cdate: Some("2025-01-09 08:30:00".into()),
+        ..OperationInput::default()
+    };
+    svc.change_operation(&admin(), id, &change)
+        .await
+        .expect("change");
     let form = svc.get_operation_form(&admin(), id).await.expect("form");
-    assert_eq!((form.trycount, form.manual, form.comment.as_str(), form.cdate.format()), (3, true, "first", "2025-01-09 08:30:00".into()));
+    assert_eq!(
+        (
+            form.trycount,
+            form.manual,
+            form.comment.as_str(),
+            form.cdate.format()
+        ),
+        (3, true, "first", "2025-01-09 08:30:00".into())
+    );
     assert_eq!(form.status, Status::Manual);
-    assert!(matches!(svc.change_operation(&admin(), 424242, &change).await, Err(OperationError::NotFound(424242))));
-    let journal = svc.store().list_journal("runningoperation", id).await.expect("journal");
-    assert!(journal[1].detail.contains("trycount 0 -> 3"), "{:?}", journal[1]);
+    assert!(matches!(
+        svc.change_operation(&admin(), 424242, &change).await,
+        Err(OperationError::NotFound(424242))
+    ));
+    let journal = svc
+        .store()
+        .list_journal("runningoperation", id)
+        .await
+        .expect("journal");
+    assert!(
+        journal[1].detail.contains("trycount 0 -> 3"),
+        "{:?}",
+        journal[1]
+    );
 }
 
 async fn a_running_operation_keeps_its_type_and_service(db: &TestDb) {
     let svc = db.services();
     let (_, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
-    svc.store().force_state(id, OperationState::Running, None, T0).await.expect("run");
-    let err = svc.change_operation(&admin(), id, &OperationInput { intname: Some("close".into()), ..OperationInput::default() }).await.expect_err("conflict");
-    assert!(matches!(err, OperationError::Conflict { reason: Conflict::Running, .. }));
-    svc.change_operation(&admin(), id, &OperationInput { comment: Some("looking".into()), ..OperationInput::default() }).await.expect("comment ok");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    svc.store()
+        .force_state(id, OperationState::Running, None, T0)
+        .await
+        .expect("run");
+    let err = svc
+        .change_operation(
+            &admin(),
+            id,
+            &OperationInput {
+                intname: Some("close".into()),
+                ..OperationInput::default()
+            },
+        )
+        .await
+        .expect_err("conflict");
+    assert!(matches!(
+        err,
+        OperationError::Conflict {
+            reason: Conflict::Running,
+            ..
+        }
+    ));
+    svc.change_operation(
+        &admin(),
+        id,
+        &OperationInput {
+            comment: Some("looking".into()),
+            ..OperationInput::default()
+        },
+    )
+    .await
+    .expect("comment ok");
 }
 
 async fn group_actions_report_each_id(db: &TestDb) {
     let svc = db.services();
     let (_, _, items) = world(&svc).await;
-    let a = svc.create_operation(&admin(), &open(items[0])).await.expect("a");
-    let b = svc.create_operation(&admin(), &open(items[1])).await.expect("b");
-    svc.store().force_state(b, OperationState::Running, None, T0).await.expect("run b");
+    let a = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("a");
+    let b = svc
+        .create_operation(&admin(), &open(items[1]))
+        .await
+        .expect("b");
+    svc.store()
+        .force_state(b, OperationState::Running, None, T0)
+        .await
+        .expect("run b");
 
-    let started = svc.start_operations(&admin(), &[a, b, 777]).await.expect("start");
+    let started = svc
+        .start_operations(&admin(), &[a, b, 777])
+        .await
+        .expect("start");
     assert!(!started.all_ok());
     assert!(started.results[0].1.is_ok());
-    assert!(matches!(started.results[1].1, Err(OperationError::Conflict { reason: Conflict::Running, .. })));
-    assert!(matches!(started.results[2].1, Err(OperationError::NotFound(777))));
-    assert!(svc.store().get_operation(a).await.expect("get").expect("a").run_requested);
+    assert!(matches!(
+        started.results[1].1,
+        Err(OperationError::Conflict {
+            reason: Conflict::Running,
+            ..
+        })
+    ));
+    assert!(matches!(
+        started.results[2].1,
+        Err(OperationError::NotFound(777))
+    ));
+    assert!(
+        svc.store()
+            .get_operation(a)
+            .await
+            .expect("get")
+            .expect("a")
+            .run_requested
+    );
 
     let deleted = svc.delete_operations(&admin(), &[b]).await.expect("delete");
-    assert!(matches!(deleted.into_first_error(), Err(OperationError::Conflict { reason: Conflict::Running, .. })));
+    assert!(matches!(
+        deleted.into_first_error(),
+        Err(OperationError::Conflict {
+            reason: Conflict::Running,
+            ..
+        })
+    ));
 
     let stopped = svc.stop_operations(&admin(), &[a, b]).await.expect("stop");
     assert!(stopped.all_ok());
@@ -141,27 +333,65 @@ async fn group_actions_report_each_id(db: &TestDb) {
 
     let tasks = svc.create_tasks(&admin(), &[a, a]).await.expect("tasks");
     assert!(tasks.results[0].1.is_ok());
-    assert!(matches!(tasks.results[1].1, Err(OperationError::Conflict { reason: Conflict::HasTask, .. })));
+    assert!(matches!(
+        tasks.results[1].1,
+        Err(OperationError::Conflict {
+            reason: Conflict::HasTask,
+            ..
+        })
+    ));
 
-    assert!(svc.delete_operations(&admin(), &[a]).await.expect("delete a").all_ok());
-    assert_eq!(svc.list_operations(&admin(), ListQuery::default()).await.expect("list").total, 1);
-    let err = svc.start_operations(&admin(), &[a]).await.expect("start deleted").into_first_error();
+    assert!(svc
+        .delete_operations(&admin(), &[a])
+        .await
+        .expect("delete a")
+        .all_ok());
+    assert_eq!(
+        svc.list_operations(&admin(), ListQuery::default())
+            .await
+            .expect("list")
+            .total,
+        1
+    );
+    let err = svc
+        .start_operations(&admin(), &[a])
+        .await
+        .expect("start deleted")
+        .into_first_error();
     assert!(matches!(err, Err(OperationError::NotFound(id)) if id == a));
 }
 
 async fn starting_on_a_switched_off_module_is_refused(db: &TestDb) {
     let svc = db.services();
     let (_, module, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
-    svc.set_module_enabled(&admin(), module, false).await.expect("off");
-    let result = svc.start_operations(&admin(), &[id]).await.expect("start").into_first_error();
-    assert!(matches!(result, Err(OperationError::Conflict { reason: Conflict::ModuleOff, .. })));
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    svc.set_module_enabled(&admin(), module, false)
+        .await
+        .expect("off");
+    let result = svc
+        .start_operations(&admin(), &[id])
+        .await
+        .expect("start")
+        .into_first_error();
+    assert!(matches!(
+        result,
+        Err(OperationError::Conflict {
+            reason: Conflict::ModuleOff,
+            ..
+        })
+    ));
 }
 
 async fn error_history_and_logs_are_readable(db: &TestDb) {
     let svc = db.services();
     let (_, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
     let attempt = svc
         .store()
         .insert_attempt(&app::store::NewAttempt {
@@ -182,103 +412,274 @@ async fn error_history_and_logs_are_readable(db: &TestDb) {
     assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![attempt]);
     let (_, log) = svc.get_attempt_log(&admin(), attempt).await.expect("log");
     assert!(log.contains("ERROR refused"));
-    assert!(matches!(svc.list_attempts(&admin(), 5555).await, Err(OperationError::NotFound(5555))));
-    assert!(matches!(svc.get_attempt_log(&admin(), 5555).await, Err(OperationError::AttemptNotFound(5555))));
+    assert!(matches!(
+        svc.list_attempts(&admin(), 5555).await,
+        Err(OperationError::NotFound(5555))
+    ));
+    assert!(matches!(
+        svc.get_attempt_log(&admin(), 5555).await,
+        Err(OperationError::AttemptNotFound(5555))
+    ));
 }
 
 async fn setfilter_saves_the_rows_client_for_the_caller(db: &TestDb) {
     let svc = db.services();
     let (client, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
-    let uid = svc.add_user(&admin(), "boss", "long-password", Level::Admin, None).await.expect("user");
-    let boss = Actor { user_id: Some(uid), user_name: "boss".into(), ..admin() };
-    assert!(svc.load_operation_filter(&boss).await.expect("empty").is_empty());
-    let filter = svc.filter_by_operation_client(&boss, id).await.expect("setfilter");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    let uid = svc
+        .add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    let boss = Actor {
+        user_id: Some(uid),
+        user_name: "boss".into(),
+        ..admin()
+    };
+    assert!(svc
+        .load_operation_filter(&boss)
+        .await
+        .expect("empty")
+        .is_empty());
+    let filter = svc
+        .filter_by_operation_client(&boss, id)
+        .await
+        .expect("setfilter");
     assert_eq!(filter.client, Some(client));
-    assert_eq!(svc.load_operation_filter(&boss).await.expect("saved"), filter);
-    svc.save_operation_filter(&boss, &OperationFilter::default()).await.expect("clear");
-    assert!(svc.load_operation_filter(&boss).await.expect("cleared").is_empty());
-    assert!(matches!(svc.filter_by_operation_client(&boss, 999).await, Err(OperationError::NotFound(999))));
+    assert_eq!(
+        svc.load_operation_filter(&boss).await.expect("saved"),
+        filter
+    );
+    svc.save_operation_filter(&boss, &OperationFilter::default())
+        .await
+        .expect("clear");
+    assert!(svc
+        .load_operation_filter(&boss)
+        .await
+        .expect("cleared")
+        .is_empty());
+    assert!(matches!(
+        svc.filter_by_operation_client(&boss, 999).await,
+        Err(OperationError::NotFound(999))
+    ));
 }
 
 async fn gotoserver_gives_the_panel_or_says_there_is_none(db: &TestDb) {
     let svc = db.services();
     let (client, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
-    assert_eq!(svc.module_panel_url(&admin(), id).await.expect("url"), "https://vm.example:1500/vmmgr");
-    let bare = svc.add_module(&admin(), &ModuleInput::new("Bare", ModuleKind::Exec, "/bin/true")).await.expect("module");
-    let item = svc.add_item(&admin(), client, bare, "vds", "bare.example", ItemStatus::Ordered).await.expect("item");
-    let op = svc.create_operation(&admin(), &open(item)).await.expect("create");
-    assert!(matches!(svc.module_panel_url(&admin(), op).await, Err(OperationError::Conflict { reason: Conflict::NoPanel, .. })));
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    assert_eq!(
+        svc.module_panel_url(&admin(), id).await.expect("url"),
+        "https://vm.example:1500/vmmgr"
+    );
+    let bare = svc
+        .add_module(
+            &admin(),
+            &ModuleInput::new("Bare", ModuleKind::Exec, "/bin/true"),
+        )
+        .await
+        .expect("module");
+    let item = svc
+        .add_item(
+            &admin(),
+            client,
+            bare,
+            "vds",
+            "bare.example",
+            ItemStatus::Ordered,
+        )
+        .await
+        .expect("item");
+    let op = svc
+        .create_operation(&admin(), &open(item))
+        .await
+        .expect("create");
+    assert!(matches!(
+        svc.module_panel_url(&admin(), op).await,
+        Err(OperationError::Conflict {
+            reason: Conflict::NoPanel,
+            ..
+        })
+    ));
 }
 
 async fn logins_sessions_and_expiry(db: &TestDb) {
     let svc = db.services();
-    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None).await.expect("user");
-    assert!(matches!(svc.login("boss", "wrong-password", Lang::En).await, Err(app::service::AuthError::BadCredentials)));
-    assert!(matches!(svc.login("nobody", "long-password", Lang::En).await, Err(app::service::AuthError::BadCredentials)));
-    let (token, info) = svc.login("boss", "long-password", Lang::Ru).await.expect("login");
+    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    assert!(matches!(
+        svc.login("boss", "wrong-password", Lang::En).await,
+        Err(app::service::AuthError::BadCredentials)
+    ));
+    assert!(matches!(
+        svc.login("nobody", "long-password", Lang::En).await,
+        Err(app::service::AuthError::BadCredentials)
+    ));
+    let (token, info) = svc
+        .login("boss", "long-password", Lang::Ru)
+        .await
+        .expect("login");
     assert_eq!((info.level, info.lang), (Level::Admin, Lang::Ru));
     let actor = svc.authenticate(&token).await.expect("session");
     assert_eq!(actor.user_name, "boss");
     db.clock.advance(59 * 60 * 1000);
-    svc.authenticate(&token).await.expect("used within the hour");
+    svc.authenticate(&token)
+        .await
+        .expect("used within the hour");
     db.clock.advance(59 * 60 * 1000);
-    svc.authenticate(&token).await.expect("idle time counts from the last request");
+    svc.authenticate(&token)
+        .await
+        .expect("idle time counts from the last request");
     db.clock.advance(61 * 60 * 1000);
-    assert!(matches!(svc.authenticate(&token).await, Err(app::service::AuthError::NoSession)));
-    let (token, _) = svc.login("boss", "long-password", Lang::En).await.expect("login again");
+    assert!(matches!(
+        svc.authenticate(&token).await,
+        Err(app::service::AuthError::NoSession)
+    ));
+    let (token, _) = svc
+        .login("boss", "long-password", Lang::En)
+        .await
+        .expect("login again");
     svc.logout(&token).await.expect("logout");
     assert!(svc.authenticate(&token).await.is_err());
-    assert!(svc.authenticate(&app::service::SessionToken::from_client("")).await.is_err());
+    assert!(svc
+        .authenticate(&app::service::SessionToken::from_client(""))
+        .await
+        .is_err());
 }
 
 async fn su_opens_a_client_session_linked_to_the_admin(db: &TestDb) {
     let svc = db.services();
     let (client, _, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
-    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None).await.expect("user");
-    let (admin_token, _) = svc.login("boss", "long-password", Lang::En).await.expect("login");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    let (admin_token, _) = svc
+        .login("boss", "long-password", Lang::En)
+        .await
+        .expect("login");
     let boss = svc.authenticate(&admin_token).await.expect("admin");
     let client_token = svc.su_to_operation_client(&boss, id).await.expect("su");
-    let as_client = svc.authenticate(&client_token).await.expect("client session");
-    assert_eq!((as_client.level, as_client.client_id), (Level::User, Some(client)));
+    let as_client = svc
+        .authenticate(&client_token)
+        .await
+        .expect("client session");
+    assert_eq!(
+        (as_client.level, as_client.client_id),
+        (Level::User, Some(client))
+    );
     assert!(svc.describe_session(&as_client).has_parent);
-    assert_eq!(svc.list_client_operations(&as_client).await.expect("own").len(), 1);
-    assert!(matches!(svc.list_operations(&as_client, ListQuery::default()).await, Err(OperationError::Denied(_))));
-    assert!(svc.store().list_journal("runningoperation", id).await.expect("journal").iter().any(|j| j.action == "runningoperation.su"));
+    assert_eq!(
+        svc.list_client_operations(&as_client)
+            .await
+            .expect("own")
+            .len(),
+        1
+    );
+    assert!(matches!(
+        svc.list_operations(&as_client, ListQuery::default()).await,
+        Err(OperationError::Denied(_))
+    ));
+    assert!(svc
+        .store()
+        .list_journal("runningoperation", id)
+        .await
+        .expect("journal")
+        .iter()
+        .any(|j| j.action == "runningoperation.su"));
     svc.leave_client_session(&as_client).await.expect("back");
     assert!(svc.authenticate(&client_token).await.is_err());
-    svc.authenticate(&admin_token).await.expect("admin session goes on");
-    assert!(svc.leave_client_session(&boss).await.is_err(), "an admin session has nothing to return to");
-    assert!(matches!(svc.su_to_operation_client(&admin(), id).await, Err(OperationError::Auth(_))), "the command line has no session to link");
+    svc.authenticate(&admin_token)
+        .await
+        .expect("admin session goes on");
+    assert!(
+        svc.leave_client_session(&boss).await.is_err(),
+        "an admin session has nothing to return to"
+    );
+    assert!(
+        matches!(
+            svc.su_to_operation_client(&admin(), id).await,
+            Err(OperationError::Auth(_))
+        ),
+        "the command line has no session to link"
+    );
 }
 
 async fn levels_limit_what_a_caller_may_do(db: &TestDb) {
     let svc = db.services();
     let (client, module, items) = world(&svc).await;
-    let id = svc.create_operation(&admin(), &open(items[0])).await.expect("create");
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
     let readonly = actor_with(Level::Readonly, None);
     let user = actor_with(Level::User, Some(client));
-    svc.list_operations(&readonly, ListQuery::default()).await.expect("readonly lists");
-    svc.get_operation_form(&readonly, id).await.expect("readonly views");
-    svc.list_attempts(&readonly, id).await.expect("readonly reads history");
-    svc.list_modules(&readonly).await.expect("readonly lists modules");
+    svc.list_operations(&readonly, ListQuery::default())
+        .await
+        .expect("readonly lists");
+    svc.get_operation_form(&readonly, id)
+        .await
+        .expect("readonly views");
+    svc.list_attempts(&readonly, id)
+        .await
+        .expect("readonly reads history");
+    svc.list_modules(&readonly)
+        .await
+        .expect("readonly lists modules");
     for caller in [&readonly, &user] {
-        assert!(matches!(svc.create_operation(caller, &open(items[1])).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.change_operation(caller, id, &OperationInput::default()).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.start_operations(caller, &[id]).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.stop_operations(caller, &[id]).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.delete_operations(caller, &[id]).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.create_tasks(caller, &[id]).await, Err(OperationError::Denied(_))));
-        assert!(matches!(svc.su_to_operation_client(caller, id).await, Err(OperationError::Denied(_))));
+        assert!(matches!(
+            svc.create_operation(caller, &open(items[1])).await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.change_operation(caller, id, &OperationInput::default())
+                .await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.start_operations(caller, &[id]).await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.stop_operations(caller, &[id]).await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.delete_operations(caller, &[id]).await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.create_tasks(caller, &[id]).await,
+            Err(OperationError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.su_to_operation_client(caller, id).await,
+            Err(OperationError::Denied(_))
+        ));
         assert!(svc.add_client(caller, "x", None).await.is_err());
         assert!(svc.set_module_enabled(caller, module, false).await.is_err());
-        assert!(svc.add_item(caller, client, module, "vds", "x", ItemStatus::Ordered).await.is_err());
-        assert!(svc.add_user(caller, "x", "long-password", Level::Admin, None).await.is_err());
+        assert!(svc
+            .add_item(caller, client, module, "vds", "x", ItemStatus::Ordered)
+            .await
+            .is_err());
+        assert!(svc
+            .add_user(caller, "x", "long-password", Level::Admin, None)
+            .await
+            .is_err());
     }
     for result in [
-        svc.list_operations(&user, ListQuery::default()).await.map(|_| ()),
+        svc.list_operations(&user, ListQuery::default())
+            .await
+            .map(|_| ()),
         svc.get_operation_form(&user, id).await.map(|_| ()),
         svc.list_attempts(&user, id).await.map(|_| ()),
         svc.get_attempt_log(&user, 1).await.map(|_| ()),
@@ -289,15 +690,26 @@ async fn levels_limit_what_a_caller_may_do(db: &TestDb) {
         let err = result.expect_err("a client user may not read runningoperation");
         assert_eq!(AppError::from(err), AppError::Access);
     }
-    assert_eq!(svc.list_items(&user, None).await.expect("own items").len(), 3);
-    assert!(svc.get_item(&actor_with(Level::User, Some(client + 1)), items[0]).await.is_err(), "another client's service is invisible");
+    assert_eq!(
+        svc.list_items(&user, None).await.expect("own items").len(),
+        3
+    );
+    assert!(
+        svc.get_item(&actor_with(Level::User, Some(client + 1)), items[0])
+            .await
+            .is_err(),
+        "another client's service is invisible"
+    );
 }
 
 async fn reference_data_is_validated(db: &TestDb) {
     let svc = db.services();
     let a = admin();
     assert!(svc.add_client(&a, "  ", None).await.is_err());
-    assert!(svc.add_client(&a, "Ok", Some("not-an-email")).await.is_err());
+    assert!(svc
+        .add_client(&a, "Ok", Some("not-an-email"))
+        .await
+        .is_err());
     let mut input = ModuleInput::new("", ModuleKind::Http, "ftp://x");
     input.max_running = 0;
     input.panel_url = Some("javascript:alert(1)".into());
@@ -309,45 +721,117 @@ async fn reference_data_is_validated(db: &TestDb) {
         other => panic!("{other:?}"),
     }
     let (client, module, items) = world(&svc).await;
-    match svc.add_module(&a, &ModuleInput::new("VMmanager", ModuleKind::Exec, "/bin/true")).await.expect_err("taken") {
-        app::service::ModuleError::Invalid(fields) => assert_eq!(fields[0].reason, FieldReason::Taken),
+    match svc
+        .add_module(
+            &a,
+            &ModuleInput::new("VMmanager", ModuleKind::Exec, "/bin/true"),
+        )
+        .await
+        .expect_err("taken")
+    {
+        app::service::ModuleError::Invalid(fields) => {
+            assert_eq!(fields[0].reason, FieldReason::Taken)
+        }
         other => panic!("{other:?}"),
     }
-    svc.change_module(&a, module, &ModuleChange { secret: Some("new".into()), max_tries: Some(3), ..ModuleChange::default() }).await.expect("change");
+    svc.change_module(
+        &a,
+        module,
+        &ModuleChange {
+            secret: Some("new".into()),
+            max_tries: Some(3),
+            ..ModuleChange::default()
+        },
+    )
+    .await
+    .expect("change");
     let view = svc.get_module(&a, module).await.expect("view");
     assert!(view.has_secret && view.max_tries == 3);
-    assert!(svc.change_module(&a, 9999, &ModuleChange::default()).await.is_err());
-    assert!(svc.add_item(&a, 9999, module, "vds", "x", ItemStatus::Ordered).await.is_err());
-    assert!(svc.add_item(&a, client, 9999, "vds", "x", ItemStatus::Ordered).await.is_err());
+    assert!(svc
+        .change_module(&a, 9999, &ModuleChange::default())
+        .await
+        .is_err());
+    assert!(svc
+        .add_item(&a, 9999, module, "vds", "x", ItemStatus::Ordered)
+        .await
+        .is_err());
+    assert!(svc
+        .add_item(&a, client, 9999, "vds", "x", ItemStatus::Ordered)
+        .await
+        .is_err());
     // A service with a pending operation keeps its client and module.
     svc.create_operation(&a, &open(items[0])).await.expect("op");
     let other = svc.add_client(&a, "Other", None).await.expect("client");
     let mut item = svc.get_item(&a, items[0]).await.expect("item");
     item.client_id = other;
-    assert!(matches!(svc.change_item(&a, &item).await, Err(app::service::ItemError::Busy(_))));
+    assert!(matches!(
+        svc.change_item(&a, &item).await,
+        Err(app::service::ItemError::Busy(_))
+    ));
     let mut renamed = svc.get_item(&a, items[0]).await.expect("item");
     renamed.name = "renamed.example".into();
     svc.change_item(&a, &renamed).await.expect("rename is fine");
-    svc.change_client(&a, client, "Northwind Ltd", None).await.expect("client change");
-    assert_eq!(svc.get_client(&a, client).await.expect("client").name, "Northwind Ltd");
+    svc.change_client(&a, client, "Northwind Ltd", None)
+        .await
+        .expect("client change");
+    assert_eq!(
+        svc.get_client(&a, client).await.expect("client").name,
+        "Northwind Ltd"
+    );
     assert!(svc.get_client(&a, 9999).await.is_err());
     assert_eq!(svc.list_clients(&a).await.expect("clients").len(), 2);
-    assert!(svc.add_user(&a, "c", "long-password", Level::User, None).await.is_err(), "a client user needs its client");
-    assert!(svc.add_user(&a, "d", "short", Level::Admin, None).await.is_err());
-    assert!(svc.set_password(&a, "nobody", "long-password").await.is_err());
+    assert!(
+        svc.add_user(&a, "c", "long-password", Level::User, None)
+            .await
+            .is_err(),
+        "a client user needs its client"
+    );
+    assert!(svc
+        .add_user(&a, "d", "short", Level::Admin, None)
+        .await
+        .is_err());
+    assert!(svc
+        .set_password(&a, "nobody", "long-password")
+        .await
+        .is_err());
 }
 
 async fn demo_data_covers_every_status_once(db: &TestDb) {
     let svc = db.services();
-    let summary = svc.load_demo(&admin(), "/bin/true").await.expect("demo").expect("loaded");
-    assert_eq!((summary.clients, summary.items, summary.operations), (20, 100, 200));
+    let summary = svc
+        .load_demo(&admin(), "/bin/true")
+        .await
+        .expect("demo")
+        .expect("loaded");
+    assert_eq!(
+        (summary.clients, summary.items, summary.operations),
+        (20, 100, 200)
+    );
     assert!(summary.attempts > 200);
     for status in Status::ALL {
-        let filter = OperationFilter { status: Some(status), ..OperationFilter::default() };
-        let page = svc.list_operations(&admin(), ListQuery { filter, ..ListQuery::default() }).await.expect("list");
+        let filter = OperationFilter {
+            status: Some(status),
+            ..OperationFilter::default()
+        };
+        let page = svc
+            .list_operations(
+                &admin(),
+                ListQuery {
+                    filter,
+                    ..ListQuery::default()
+                },
+            )
+            .await
+            .expect("list");
         assert!(page.total >= 20, "{status:?}: {}", page.total);
     }
-    assert!(svc.load_demo(&admin(), "/bin/true").await.expect("again").is_none(), "demo data loads once");
+    assert!(
+        svc.load_demo(&admin(), "/bin/true")
+            .await
+            .expect("again")
+            .is_none(),
+        "demo data loads once"
+    );
 }
 
 on_both_databases!(

@@ -7,8 +7,8 @@ use app::store::{
     SessionRecord, Store, TaskKind, UserRecord,
 };
 use app::types::{
-    AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind, OperationFilter,
-    SortColumn, SortOrder, Status, Timestamp,
+    AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
+    OperationFilter, SortColumn, SortOrder, Status, Timestamp,
 };
 use support::{TestDb, T0};
 
@@ -42,10 +42,20 @@ fn module(name: &str) -> ModuleRecord {
 /// A client, a module and `n` items of that client; returns (client, module, items).
 async fn world(store: &dyn Store, n: usize) -> (i64, i64, Vec<i64>) {
     let client = store
-        .insert_client(&NewClient { name: "Client A".into(), email: None, created: T0 }, &entry("add", "account", None))
+        .insert_client(
+            &NewClient {
+                name: "Client A".into(),
+                email: None,
+                created: T0,
+            },
+            &entry("add", "account", None),
+        )
         .await
         .expect("client");
-    let module = store.insert_module(&module("Module A"), &entry("add", "processing", None)).await.expect("module");
+    let module = store
+        .insert_module(&module("Module A"), &entry("add", "processing", None))
+        .await
+        .expect("module");
     let mut items = Vec::new();
     for i in 0..n {
         let item = NewItem {
@@ -56,7 +66,12 @@ async fn world(store: &dyn Store, n: usize) -> (i64, i64, Vec<i64>) {
             status: ItemStatus::Ordered,
             created: T0,
         };
-        items.push(store.insert_item(&item, &entry("add", "item", None)).await.expect("item"));
+        items.push(
+            store
+                .insert_item(&item, &entry("add", "item", None))
+                .await
+                .expect("item"),
+        );
     }
     (client, module, items)
 }
@@ -83,92 +98,265 @@ async fn migrating_twice_changes_nothing(db: &TestDb) {
 async fn clients_round_trip_with_their_journal(db: &TestDb) {
     let s = &*db.store;
     let id = s
-        .insert_client(&NewClient { name: "Anna".into(), email: Some("a@x.example".into()), created: T0 }, &entry("account.edit", "account", None))
+        .insert_client(
+            &NewClient {
+                name: "Anna".into(),
+                email: Some("a@x.example".into()),
+                created: T0,
+            },
+            &entry("account.edit", "account", None),
+        )
         .await
         .expect("insert");
     let got = s.get_client(id).await.expect("get").expect("exists");
-    assert_eq!(got, ClientView { id, name: "Anna".into(), email: Some("a@x.example".into()), created: T0 });
-    let changed = ClientView { name: "Anna B".into(), ..got };
-    assert!(s.update_client(&changed, &entry("account.edit", "account", Some(id))).await.expect("update"));
-    assert!(!s.update_client(&ClientView { id: 999, ..changed.clone() }, &entry("x", "account", Some(999))).await.expect("update missing"));
+    assert_eq!(
+        got,
+        ClientView {
+            id,
+            name: "Anna".into(),
+            email: Some("a@x.example".into()),
+            created: T0
+        }
+    );
+    let changed = ClientView {
+        name: "Anna B".into(),
+        ..got
+    };
+    assert!(s
+        .update_client(&changed, &entry("account.edit", "account", Some(id)))
+        .await
+        .expect("update"));
+    assert!(!s
+        .update_client(
+            &ClientView {
+                id: 999,
+                ..changed.clone()
+            },
+            &entry("x", "account", Some(999))
+        )
+        .await
+        .expect("update missing"));
     assert_eq!(s.list_clients().await.expect("list"), vec![changed]);
     assert_eq!(s.get_client(999).await.expect("get missing"), None);
     let journal = s.list_journal("account", id).await.expect("journal");
-    assert_eq!(journal.len(), 2, "one row for the insert, one for the update: {journal:?}");
+    assert_eq!(
+        journal.len(),
+        2,
+        "one row for the insert, one for the update: {journal:?}"
+    );
 }
 
 async fn modules_keep_their_secret_and_refuse_a_taken_name(db: &TestDb) {
     let s = &*db.store;
-    let id = s.insert_module(&module("VM"), &entry("add", "processing", None)).await.expect("insert");
+    let id = s
+        .insert_module(&module("VM"), &entry("add", "processing", None))
+        .await
+        .expect("insert");
     let mut got = s.get_module(id).await.expect("get").expect("exists");
     assert_eq!(got.secret.as_deref(), Some("s3cret"));
     assert!(got.view().has_secret);
     got.enabled = false;
     got.max_running = 7;
-    assert!(s.update_module(&got, &entry("edit", "processing", Some(id))).await.expect("update"));
+    assert!(s
+        .update_module(&got, &entry("edit", "processing", Some(id)))
+        .await
+        .expect("update"));
     assert_eq!(s.list_modules().await.expect("list"), vec![got]);
-    let err = s.insert_module(&module("VM"), &entry("add", "processing", None)).await.expect_err("taken");
-    assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
+    let err = s
+        .insert_module(&module("VM"), &entry("add", "processing", None))
+        .await
+        .expect_err("taken");
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
 }
 
 async fn a_module_with_a_bad_limit_is_refused_by_the_schema(db: &TestDb) {
-    let bad = ModuleRecord { max_running: 0, ..module("Bad") };
-    assert!(db.store.insert_module(&bad, &entry("add", "processing", None)).await.is_err());
+    let bad = ModuleRecord {
+        max_running: 0,
+        ..module("Bad")
+    };
+    assert!(db
+        .store
+        .insert_module(&bad, &entry("add", "processing", None))
+        .await
+        .is_err());
 }
 
 async fn items_are_listed_per_client(db: &TestDb) {
     let s = &*db.store;
     let (client, module, items) = world(s, 3).await;
-    let other = s.insert_client(&NewClient { name: "B".into(), email: None, created: T0 }, &entry("a", "account", None)).await.expect("client");
+    let other = s
+        .insert_client(
+            &NewClient {
+                name: "B".into(),
+                email: None,
+                created: T0,
+            },
+            &entry("a", "account", None),
+        )
+        .await
+        .expect("client");
     let extra = s
-        .insert_item(&NewItem { client_id: other, module_id: module, itemtype: "ssl".into(), name: "x".into(), status: ItemStatus::Active, created: T0 }, &entry("a", "item", None))
+        .insert_item(
+            &NewItem {
+                client_id: other,
+                module_id: module,
+                itemtype: "ssl".into(),
+                name: "x".into(),
+                status: ItemStatus::Active,
+                created: T0,
+            },
+            &entry("a", "item", None),
+        )
         .await
         .expect("item");
-    let of_client: Vec<i64> = s.list_items(Some(client)).await.expect("list").iter().map(|i| i.id).collect();
+    let of_client: Vec<i64> = s
+        .list_items(Some(client))
+        .await
+        .expect("list")
+        .iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(of_client, items);
     assert_eq!(s.list_items(None).await.expect("all").len(), 4);
     let mut item = s.get_item(extra).await.expect("get").expect("exists");
     item.status = ItemStatus::Suspended;
-    assert!(s.update_item(&item, &entry("e", "item", Some(extra))).await.expect("update"));
-    assert_eq!(s.get_item(extra).await.expect("get").expect("exists").status, ItemStatus::Suspended);
+    assert!(s
+        .update_item(&item, &entry("e", "item", Some(extra)))
+        .await
+        .expect("update"));
+    assert_eq!(
+        s.get_item(extra)
+            .await
+            .expect("get")
+            .expect("exists")
+            .status,
+        ItemStatus::Suspended
+    );
 }
 
 async fn an_item_of_a_missing_client_is_refused_by_the_schema(db: &TestDb) {
     let (_, module, _) = world(&*db.store, 0).await;
-    let item = NewItem { client_id: 4242, module_id: module, itemtype: "vds".into(), name: "x".into(), status: ItemStatus::Ordered, created: T0 };
-    assert!(db.store.insert_item(&item, &entry("a", "item", None)).await.is_err());
+    let item = NewItem {
+        client_id: 4242,
+        module_id: module,
+        itemtype: "vds".into(),
+        name: "x".into(),
+        status: ItemStatus::Ordered,
+        created: T0,
+    };
+    assert!(db
+        .store
+        .insert_item(&item, &entry("a", "item", None))
+        .await
+        .is_err());
 }
 
 async fn a_service_has_at_most_one_active_operation(db: &TestDb) {
     let s = &*db.store;
     let (client, module, items) = world(s, 1).await;
     let f = fields(items[0], client, module);
-    let first = s.insert_operation(&f, OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.expect("first");
-    let err = s.insert_operation(&f, OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.expect_err("second");
-    assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
-    assert!(s.delete_operation(first, T0, &entry("d", "runningoperation", Some(first))).await.expect("delete"));
-    s.insert_operation(&f, OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.expect("after delete");
+    let first = s
+        .insert_operation(
+            &f,
+            OperationState::Waiting,
+            T0,
+            &entry("a", "runningoperation", None),
+        )
+        .await
+        .expect("first");
+    let err = s
+        .insert_operation(
+            &f,
+            OperationState::Waiting,
+            T0,
+            &entry("a", "runningoperation", None),
+        )
+        .await
+        .expect_err("second");
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
+    assert!(s
+        .delete_operation(first, T0, &entry("d", "runningoperation", Some(first)))
+        .await
+        .expect("delete"));
+    s.insert_operation(
+        &f,
+        OperationState::Waiting,
+        T0,
+        &entry("a", "runningoperation", None),
+    )
+    .await
+    .expect("after delete");
 }
 
 async fn a_negative_trycount_is_refused_by_the_schema(db: &TestDb) {
     let s = &*db.store;
     let (client, module, items) = world(s, 1).await;
-    let f = OperationFields { trycount: -1, ..fields(items[0], client, module) };
-    assert!(s.insert_operation(&f, OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.is_err());
+    let f = OperationFields {
+        trycount: -1,
+        ..fields(items[0], client, module)
+    };
+    assert!(s
+        .insert_operation(
+            &f,
+            OperationState::Waiting,
+            T0,
+            &entry("a", "runningoperation", None)
+        )
+        .await
+        .is_err());
 }
 
 async fn an_operation_round_trips_and_changes(db: &TestDb) {
     let s = &*db.store;
     let (client, module, items) = world(s, 2).await;
-    let id = s.insert_operation(&fields(items[0], client, module), OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.expect("insert");
+    let id = s
+        .insert_operation(
+            &fields(items[0], client, module),
+            OperationState::Waiting,
+            T0,
+            &entry("a", "runningoperation", None),
+        )
+        .await
+        .expect("insert");
     let op = s.get_operation(id).await.expect("get").expect("exists");
     assert_eq!(op.fields, fields(items[0], client, module));
     assert_eq!(op.state, OperationState::Waiting);
-    assert_eq!((op.task_id, op.run_requested, op.stop_requested), (None, false, false));
-    let changed = OperationFields { intname: Intname::Suspend, item_id: items[1], trycount: 4, manual: true, comment: "c".into(), ..op.fields };
-    assert!(s.update_operation(id, &changed, &entry("e", "runningoperation", Some(id))).await.expect("update"));
-    assert_eq!(s.get_operation(id).await.expect("get").expect("exists").fields, changed);
-    assert!(!s.update_operation(999, &changed, &entry("e", "runningoperation", Some(999))).await.expect("missing"));
+    assert_eq!(
+        (op.task_id, op.run_requested, op.stop_requested),
+        (None, false, false)
+    );
+    let changed = OperationFields {
+        intname: Intname::Suspend,
+        item_id: items[1],
+        trycount: 4,
+        manual: true,
+        comment: "c".into(),
+        ..op.fields
+    };
+    assert!(s
+        .update_operation(id, &changed, &entry("e", "runningoperation", Some(id)))
+        .await
+        .expect("update"));
+    assert_eq!(
+        s.get_operation(id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .fields,
+        changed
+    );
+    assert!(!s
+        .update_operation(999, &changed, &entry("e", "runningoperation", Some(999)))
+        .await
+        .expect("missing"));
     assert_eq!(s.get_operation(999).await.expect("get missing"), None);
 }
 
@@ -179,25 +367,58 @@ async fn five_operations(db: &TestDb) -> Vec<i64> {
     let mut ids = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let f = OperationFields {
-            intname: [Intname::Open, Intname::Suspend, Intname::Resume, Intname::Close, Intname::Prolong][i],
+            intname: [
+                Intname::Open,
+                Intname::Suspend,
+                Intname::Resume,
+                Intname::Close,
+                Intname::Prolong,
+            ][i],
             itemtype: if i % 2 == 0 { "vds" } else { "domain" }.into(),
             cdate: Timestamp(T0.0 + i as i64 * 3_600_000),
             trycount: i as i64,
             manual: i == 4,
             ..fields(*item, client, module)
         };
-        let id = s.insert_operation(&f, OperationState::Waiting, T0, &entry("a", "runningoperation", None)).await.expect("insert");
+        let id = s
+            .insert_operation(
+                &f,
+                OperationState::Waiting,
+                T0,
+                &entry("a", "runningoperation", None),
+            )
+            .await
+            .expect("insert");
         ids.push(id);
     }
-    s.force_state(ids[1], OperationState::Running, None, T0).await.expect("running");
-    s.force_state(ids[2], OperationState::Error, Some("Disk_Quota exceeded on node 7"), T0).await.expect("error");
-    s.force_state(ids[4], OperationState::Error, Some("panel down"), T0).await.expect("error");
+    s.force_state(ids[1], OperationState::Running, None, T0)
+        .await
+        .expect("running");
+    s.force_state(
+        ids[2],
+        OperationState::Error,
+        Some("Disk_Quota exceeded on node 7"),
+        T0,
+    )
+    .await
+    .expect("error");
+    s.force_state(ids[4], OperationState::Error, Some("panel down"), T0)
+        .await
+        .expect("error");
     ids
 }
 
 async fn ids_of(s: &dyn Store, filter: OperationFilter) -> Vec<i64> {
-    let query = ListQuery { filter, ..ListQuery::default() };
-    s.list_operations(&query).await.expect("list").iter().map(|r| r.id).collect()
+    let query = ListQuery {
+        filter,
+        ..ListQuery::default()
+    };
+    s.list_operations(&query)
+        .await
+        .expect("list")
+        .iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 async fn every_filter_field_narrows_the_list(db: &TestDb) {
@@ -206,87 +427,407 @@ async fn every_filter_field_narrows_the_list(db: &TestDb) {
     let op0 = s.get_operation(ids[0]).await.expect("get").expect("exists");
     let f = OperationFilter::default;
     assert_eq!(ids_of(s, f()).await, ids);
-    assert_eq!(ids_of(s, OperationFilter { id: Some(ids[3]), ..f() }).await, vec![ids[3]]);
-    assert_eq!(ids_of(s, OperationFilter { intname: Some(Intname::Resume), ..f() }).await, vec![ids[2]]);
-    assert_eq!(ids_of(s, OperationFilter { item: Some(op0.fields.item_id), ..f() }).await, vec![ids[0]]);
-    assert_eq!(ids_of(s, OperationFilter { itemtype: Some("domain".into()), ..f() }).await, vec![ids[1], ids[3]]);
-    assert_eq!(ids_of(s, OperationFilter { client: Some(op0.fields.client_id), ..f() }).await, ids);
-    assert_eq!(ids_of(s, OperationFilter { client: Some(op0.fields.client_id + 100), ..f() }).await, Vec::<i64>::new());
-    assert_eq!(ids_of(s, OperationFilter { processingmodule: Some(op0.fields.module_id), ..f() }).await, ids);
-    assert_eq!(ids_of(s, OperationFilter { status: Some(Status::Running), ..f() }).await, vec![ids[1]]);
-    assert_eq!(ids_of(s, OperationFilter { status: Some(Status::Error), ..f() }).await, vec![ids[2]]);
-    assert_eq!(ids_of(s, OperationFilter { status: Some(Status::Manual), ..f() }).await, vec![ids[4]]);
-    assert_eq!(ids_of(s, OperationFilter { status: Some(Status::Waiting), ..f() }).await, vec![ids[0], ids[3]]);
-    assert_eq!(ids_of(s, OperationFilter { manual: Some(true), ..f() }).await, vec![ids[4]]);
-    assert_eq!(ids_of(s, OperationFilter { has_task: Some(true), ..f() }).await, Vec::<i64>::new());
-    assert_eq!(ids_of(s, OperationFilter { has_task: Some(false), ..f() }).await.len(), 5);
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                id: Some(ids[3]),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[3]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                intname: Some(Intname::Resume),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[2]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                item: Some(op0.fields.item_id),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[0]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                itemtype: Some("domain".into()),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[1], ids[3]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                client: Some(op0.fields.client_id),
+                ..f()
+            }
+        )
+        .await,
+        ids
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                client: Some(op0.fields.client_id + 100),
+                ..f()
+            }
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                processingmodule: Some(op0.fields.module_id),
+                ..f()
+            }
+        )
+        .await,
+        ids
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                status: Some(Status::Running),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[1]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                status: Some(Status::Error),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[2]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                status: Some(Status::Manual),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[4]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                status: Some(Status::Waiting),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[0], ids[3]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                manual: Some(true),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[4]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                has_task: Some(true),
+                ..f()
+            }
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                has_task: Some(false),
+                ..f()
+            }
+        )
+        .await
+        .len(),
+        5
+    );
     let h = 3_600_000;
-    assert_eq!(ids_of(s, OperationFilter { created_from: Some(Timestamp(T0.0 + h)), created_to: Some(Timestamp(T0.0 + 2 * h)), ..f() }).await, vec![ids[1], ids[2]]);
-    assert_eq!(ids_of(s, OperationFilter { min_trycount: Some(3), ..f() }).await, vec![ids[3], ids[4]]);
-    assert_eq!(ids_of(s, OperationFilter { error_text: Some("disk_quota".into()), ..f() }).await, vec![ids[2]]);
-    assert_eq!(ids_of(s, OperationFilter { error_text: Some("%".into()), ..f() }).await, Vec::<i64>::new());
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                created_from: Some(Timestamp(T0.0 + h)),
+                created_to: Some(Timestamp(T0.0 + 2 * h)),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[1], ids[2]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                min_trycount: Some(3),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[3], ids[4]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                error_text: Some("disk_quota".into()),
+                ..f()
+            }
+        )
+        .await,
+        vec![ids[2]]
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                error_text: Some("%".into()),
+                ..f()
+            }
+        )
+        .await,
+        Vec::<i64>::new()
+    );
 }
 
 async fn list_rows_carry_names_and_derived_status(db: &TestDb) {
     let ids = five_operations(db).await;
-    let rows = db.store.list_operations(&ListQuery::default()).await.expect("list");
+    let rows = db
+        .store
+        .list_operations(&ListQuery::default())
+        .await
+        .expect("list");
     let row = rows.iter().find(|r| r.id == ids[4]).expect("row");
     assert_eq!(row.client_name, "Client A");
     assert_eq!(row.module_name, "Module A");
     assert_eq!(row.item_name, "host4.example");
     assert_eq!(row.status, Status::Manual);
     assert_eq!(row.last_error.as_deref(), Some("panel down"));
-    assert_eq!(rows.iter().find(|r| r.id == ids[1]).expect("row").status, Status::Running);
+    assert_eq!(
+        rows.iter().find(|r| r.id == ids[1]).expect("row").status,
+        Status::Running
+    );
 }
 
 async fn every_column_sorts_both_ways_and_pages(db: &TestDb) {
     let ids = five_operations(db).await;
     let s = &*db.store;
     for column in SortColumn::ALL {
-        let asc = s.list_operations(&ListQuery { sort: column, order: SortOrder::Asc, ..ListQuery::default() }).await.expect("asc");
-        let desc = s.list_operations(&ListQuery { sort: column, order: SortOrder::Desc, ..ListQuery::default() }).await.expect("desc");
+        let asc = s
+            .list_operations(&ListQuery {
+                sort: column,
+                order: SortOrder::Asc,
+                ..ListQuery::default()
+            })
+            .await
+            .expect("asc");
+        let desc = s
+            .list_operations(&ListQuery {
+                sort: column,
+                order: SortOrder::Desc,
+                ..ListQuery::default()
+            })
+            .await
+            .expect("desc");
         assert_eq!(asc.len(), 5, "{column:?}");
         let mut reversed: Vec<i64> = desc.iter().map(|r| r.id).collect();
         reversed.reverse();
-        assert_eq!(asc.iter().map(|r| r.id).collect::<Vec<_>>(), reversed, "{column:?} desc is asc reversed");
+        assert_eq!(
+            asc.iter().map(|r| r.id).collect::<Vec<_>>(),
+            reversed,
+            "{column:?} desc is asc reversed"
+        );
     }
-    let by_trycount = s.list_operations(&ListQuery { sort: SortColumn::Trycount, order: SortOrder::Desc, ..ListQuery::default() }).await.expect("list");
-    assert_eq!(by_trycount.iter().map(|r| r.id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
-    let page2 = s.list_operations(&ListQuery { page: 2, page_size: 2, ..ListQuery::default() }).await.expect("page");
-    assert_eq!(page2.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[2], ids[3]]);
-    let page9 = s.list_operations(&ListQuery { page: 9, page_size: 2, ..ListQuery::default() }).await.expect("page");
+    let by_trycount = s
+        .list_operations(&ListQuery {
+            sort: SortColumn::Trycount,
+            order: SortOrder::Desc,
+            ..ListQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        by_trycount.iter().map(|r| r.id).collect::<Vec<_>>(),
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let page2 = s
+        .list_operations(&ListQuery {
+            page: 2,
+            page_size: 2,
+            ..ListQuery::default()
+        })
+        .await
+        .expect("page");
+    assert_eq!(
+        page2.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[3]]
+    );
+    let page9 = s
+        .list_operations(&ListQuery {
+            page: 9,
+            page_size: 2,
+            ..ListQuery::default()
+        })
+        .await
+        .expect("page");
     assert!(page9.is_empty());
 }
 
 async fn counts_stop_at_their_bound(db: &TestDb) {
     five_operations(db).await;
     let s = &*db.store;
-    assert_eq!(s.count_operations(&OperationFilter::default(), 100).await.expect("count"), 5);
-    assert_eq!(s.count_operations(&OperationFilter::default(), 3).await.expect("count"), 3);
-    assert_eq!(s.count_operations(&OperationFilter { status: Some(Status::Error), ..OperationFilter::default() }, 100).await.expect("count"), 1);
+    assert_eq!(
+        s.count_operations(&OperationFilter::default(), 100)
+            .await
+            .expect("count"),
+        5
+    );
+    assert_eq!(
+        s.count_operations(&OperationFilter::default(), 3)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        s.count_operations(
+            &OperationFilter {
+                status: Some(Status::Error),
+                ..OperationFilter::default()
+            },
+            100
+        )
+        .await
+        .expect("count"),
+        1
+    );
 }
 
 async fn start_stop_and_delete_respect_the_state(db: &TestDb) {
     let ids = five_operations(db).await;
     let s = &*db.store;
     let later = Timestamp(T0.0 + 1000);
-    assert!(s.request_start(ids[0], later, &entry("start", "runningoperation", Some(ids[0]))).await.expect("start"));
+    assert!(s
+        .request_start(
+            ids[0],
+            later,
+            &entry("start", "runningoperation", Some(ids[0]))
+        )
+        .await
+        .expect("start"));
     let op = s.get_operation(ids[0]).await.expect("get").expect("exists");
     assert!(op.run_requested);
     assert_eq!(op.next_run_at, later);
-    assert!(!s.request_start(ids[1], later, &entry("start", "runningoperation", Some(ids[1]))).await.expect("start running"));
-    assert!(s.request_stop(ids[1], later, &entry("stop", "runningoperation", Some(ids[1]))).await.expect("stop running"));
+    assert!(!s
+        .request_start(
+            ids[1],
+            later,
+            &entry("start", "runningoperation", Some(ids[1]))
+        )
+        .await
+        .expect("start running"));
+    assert!(s
+        .request_stop(
+            ids[1],
+            later,
+            &entry("stop", "runningoperation", Some(ids[1]))
+        )
+        .await
+        .expect("stop running"));
     let stopped = s.get_operation(ids[1]).await.expect("get").expect("exists");
     assert!(stopped.fields.manual && stopped.stop_requested);
-    assert!(s.request_stop(ids[0], later, &entry("stop", "runningoperation", Some(ids[0]))).await.expect("stop idle"));
+    assert!(s
+        .request_stop(
+            ids[0],
+            later,
+            &entry("stop", "runningoperation", Some(ids[0]))
+        )
+        .await
+        .expect("stop idle"));
     let idle = s.get_operation(ids[0]).await.expect("get").expect("exists");
     assert!(idle.fields.manual && !idle.stop_requested && !idle.run_requested);
-    assert!(!s.delete_operation(ids[1], later, &entry("delete", "runningoperation", Some(ids[1]))).await.expect("delete running"));
-    assert!(s.delete_operation(ids[2], later, &entry("delete", "runningoperation", Some(ids[2]))).await.expect("delete"));
-    assert_eq!(s.get_operation(ids[2]).await.expect("get").expect("kept").state, OperationState::Deleted);
-    assert!(!ids_of(s, OperationFilter::default()).await.contains(&ids[2]));
-    assert!(!s.request_stop(ids[2], later, &entry("stop", "runningoperation", Some(ids[2]))).await.expect("stop deleted"));
-    assert_eq!(s.list_journal("runningoperation", ids[0]).await.expect("journal").len(), 3, "insert, start, stop");
+    assert!(!s
+        .delete_operation(
+            ids[1],
+            later,
+            &entry("delete", "runningoperation", Some(ids[1]))
+        )
+        .await
+        .expect("delete running"));
+    assert!(s
+        .delete_operation(
+            ids[2],
+            later,
+            &entry("delete", "runningoperation", Some(ids[2]))
+        )
+        .await
+        .expect("delete"));
+    assert_eq!(
+        s.get_operation(ids[2])
+            .await
+            .expect("get")
+            .expect("kept")
+            .state,
+        OperationState::Deleted
+    );
+    assert!(!ids_of(s, OperationFilter::default())
+        .await
+        .contains(&ids[2]));
+    assert!(!s
+        .request_stop(
+            ids[2],
+            later,
+            &entry("stop", "runningoperation", Some(ids[2]))
+        )
+        .await
+        .expect("stop deleted"));
+    assert_eq!(
+        s.list_journal("runningoperation", ids[0])
+            .await
+            .expect("journal")
+            .len(),
+        3,
+        "insert, start, stop"
+    );
 }
 
 async fn attempts_keep_their_logs_in_order(db: &TestDb) {
@@ -294,7 +835,14 @@ async fn attempts_keep_their_logs_in_order(db: &TestDb) {
     let s = &*db.store;
     let op = s.get_operation(ids[2]).await.expect("get").expect("exists");
     let mut attempt_ids = Vec::new();
-    for (n, outcome) in [AttemptOutcome::Error, AttemptOutcome::Interrupted, AttemptOutcome::Ok].into_iter().enumerate() {
+    for (n, outcome) in [
+        AttemptOutcome::Error,
+        AttemptOutcome::Interrupted,
+        AttemptOutcome::Ok,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let a = NewAttempt {
             operation_id: ids[2],
             item_id: op.fields.item_id,
@@ -313,8 +861,15 @@ async fn attempts_keep_their_logs_in_order(db: &TestDb) {
     assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), attempt_ids);
     assert_eq!(rows[0].error_message.as_deref(), Some("refused"));
     assert_eq!(rows[1].outcome, AttemptOutcome::Interrupted);
-    let (row, log) = s.get_attempt(attempt_ids[2]).await.expect("get").expect("exists");
-    assert_eq!((row.outcome, log.as_str()), (AttemptOutcome::Ok, "log 2\npassword=***"));
+    let (row, log) = s
+        .get_attempt(attempt_ids[2])
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        (row.outcome, log.as_str()),
+        (AttemptOutcome::Ok, "log 2\npassword=***")
+    );
     assert_eq!(s.get_attempt(999_999).await.expect("missing"), None);
     assert!(s.list_attempts(ids[0]).await.expect("none").is_empty());
 }
@@ -322,13 +877,69 @@ async fn attempts_keep_their_logs_in_order(db: &TestDb) {
 async fn an_operation_gets_one_task_only(db: &TestDb) {
     let ids = five_operations(db).await;
     let s = &*db.store;
-    let task = s.create_task(ids[3], TaskKind::Delete, "why", T0, &entry("taskcreate", "runningoperation", Some(ids[3]))).await.expect("create").expect("created");
-    assert_eq!(s.create_task(ids[3], TaskKind::Delete, "again", T0, &entry("taskcreate", "runningoperation", Some(ids[3]))).await.expect("again"), None);
+    let task = s
+        .create_task(
+            ids[3],
+            TaskKind::Delete,
+            "why",
+            T0,
+            &entry("taskcreate", "runningoperation", Some(ids[3])),
+        )
+        .await
+        .expect("create")
+        .expect("created");
+    assert_eq!(
+        s.create_task(
+            ids[3],
+            TaskKind::Delete,
+            "again",
+            T0,
+            &entry("taskcreate", "runningoperation", Some(ids[3]))
+        )
+        .await
+        .expect("again"),
+        None
+    );
     let record = s.get_task(task).await.expect("get").expect("exists");
-    assert_eq!((record.operation_id, record.kind.as_str(), record.status.as_str()), (ids[3], "delete", "open"));
-    assert_eq!(s.get_operation(ids[3]).await.expect("get").expect("exists").task_id, Some(task));
-    assert_eq!(ids_of(s, OperationFilter { has_task: Some(true), ..OperationFilter::default() }).await, vec![ids[3]]);
-    assert_eq!(s.create_task(999_999, TaskKind::Setup, "", T0, &entry("t", "runningoperation", None)).await.expect("missing"), None);
+    assert_eq!(
+        (
+            record.operation_id,
+            record.kind.as_str(),
+            record.status.as_str()
+        ),
+        (ids[3], "delete", "open")
+    );
+    assert_eq!(
+        s.get_operation(ids[3])
+            .await
+            .expect("get")
+            .expect("exists")
+            .task_id,
+        Some(task)
+    );
+    assert_eq!(
+        ids_of(
+            s,
+            OperationFilter {
+                has_task: Some(true),
+                ..OperationFilter::default()
+            }
+        )
+        .await,
+        vec![ids[3]]
+    );
+    assert_eq!(
+        s.create_task(
+            999_999,
+            TaskKind::Setup,
+            "",
+            T0,
+            &entry("t", "runningoperation", None)
+        )
+        .await
+        .expect("missing"),
+        None
+    );
 }
 
 fn session(hash: &str, user_id: i64, parent: Option<&str>, seen: i64) -> SessionRecord {
@@ -336,7 +947,11 @@ fn session(hash: &str, user_id: i64, parent: Option<&str>, seen: i64) -> Session
         id_hash: hash.into(),
         user_id,
         user_name: "boss".into(),
-        level: if parent.is_some() { Level::User } else { Level::Admin },
+        level: if parent.is_some() {
+            Level::User
+        } else {
+            Level::Admin
+        },
         client_id: None,
         parent_hash: parent.map(str::to_owned),
         lang: Lang::Ru,
@@ -347,57 +962,189 @@ fn session(hash: &str, user_id: i64, parent: Option<&str>, seen: i64) -> Session
 
 async fn users_and_sessions_expire_and_cascade(db: &TestDb) {
     let s = &*db.store;
-    let user = UserRecord { id: 0, name: "boss".into(), password_hash: "h".into(), level: Level::Admin, client_id: None };
-    let uid = s.insert_user(&user, T0, &entry("add", "user", None)).await.expect("user");
-    assert!(s.insert_user(&user, T0, &entry("add", "user", None)).await.expect_err("taken").as_database_error().is_some_and(|e| e.is_unique_violation()));
-    assert_eq!(s.find_user("boss").await.expect("find").expect("exists").id, uid);
+    let user = UserRecord {
+        id: 0,
+        name: "boss".into(),
+        password_hash: "h".into(),
+        level: Level::Admin,
+        client_id: None,
+    };
+    let uid = s
+        .insert_user(&user, T0, &entry("add", "user", None))
+        .await
+        .expect("user");
+    assert!(s
+        .insert_user(&user, T0, &entry("add", "user", None))
+        .await
+        .expect_err("taken")
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation()));
+    assert_eq!(
+        s.find_user("boss").await.expect("find").expect("exists").id,
+        uid
+    );
     assert_eq!(s.find_user("nobody").await.expect("find"), None);
-    assert!(s.set_password(uid, "h2", &entry("pw", "user", Some(uid))).await.expect("pw"));
-    assert_eq!(s.find_user("boss").await.expect("find").expect("exists").password_hash, "h2");
-    let client_user = UserRecord { id: 0, name: "c".into(), password_hash: "h".into(), level: Level::User, client_id: None };
-    assert!(s.insert_user(&client_user, T0, &entry("add", "user", None)).await.is_err(), "a user-level user needs a client");
+    assert!(s
+        .set_password(uid, "h2", &entry("pw", "user", Some(uid)))
+        .await
+        .expect("pw"));
+    assert_eq!(
+        s.find_user("boss")
+            .await
+            .expect("find")
+            .expect("exists")
+            .password_hash,
+        "h2"
+    );
+    let client_user = UserRecord {
+        id: 0,
+        name: "c".into(),
+        password_hash: "h".into(),
+        level: Level::User,
+        client_id: None,
+    };
+    assert!(
+        s.insert_user(&client_user, T0, &entry("add", "user", None))
+            .await
+            .is_err(),
+        "a user-level user needs a client"
+    );
 
-    s.insert_session(&session("a", uid, None, T0.0)).await.expect("a");
-    s.insert_session(&session("b", uid, Some("a"), T0.0)).await.expect("b");
-    s.insert_session(&session("old", uid, None, T0.0 - 10_000)).await.expect("old");
+    s.insert_session(&session("a", uid, None, T0.0))
+        .await
+        .expect("a");
+    s.insert_session(&session("b", uid, Some("a"), T0.0))
+        .await
+        .expect("b");
+    s.insert_session(&session("old", uid, None, T0.0 - 10_000))
+        .await
+        .expect("old");
     let later = Timestamp(T0.0 + 5);
-    let touched = s.touch_session("a", later, Timestamp(T0.0 - 1)).await.expect("touch").expect("alive");
-    assert_eq!((touched.last_seen, touched.lang, touched.user_name.as_str()), (later, Lang::Ru, "boss"));
-    assert_eq!(s.touch_session("old", later, Timestamp(T0.0 - 1)).await.expect("touch old"), None);
-    assert_eq!(s.get_session("b").await.expect("get").expect("exists").parent_hash.as_deref(), Some("a"));
-    assert_eq!(s.delete_idle_sessions(Timestamp(T0.0 - 1)).await.expect("expire"), 1);
+    let touched = s
+        .touch_session("a", later, Timestamp(T0.0 - 1))
+        .await
+        .expect("touch")
+        .expect("alive");
+    assert_eq!(
+        (touched.last_seen, touched.lang, touched.user_name.as_str()),
+        (later, Lang::Ru, "boss")
+    );
+    assert_eq!(
+        s.touch_session("old", later, Timestamp(T0.0 - 1))
+            .await
+            .expect("touch old"),
+        None
+    );
+    assert_eq!(
+        s.get_session("b")
+            .await
+            .expect("get")
+            .expect("exists")
+            .parent_hash
+            .as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        s.delete_idle_sessions(Timestamp(T0.0 - 1))
+            .await
+            .expect("expire"),
+        1
+    );
     assert!(s.delete_session("a").await.expect("delete"));
-    assert_eq!(s.get_session("b").await.expect("child"), None, "an su session ends with its parent");
+    assert_eq!(
+        s.get_session("b").await.expect("child"),
+        None,
+        "an su session ends with its parent"
+    );
     assert!(!s.delete_session("a").await.expect("again"));
 }
 
 async fn saved_filters_are_per_user_and_overwritten(db: &TestDb) {
     let s = &*db.store;
-    let mk = |name: &str| UserRecord { id: 0, name: name.into(), password_hash: "h".into(), level: Level::Admin, client_id: None };
-    let u1 = s.insert_user(&mk("u1"), T0, &entry("a", "user", None)).await.expect("u1");
-    let u2 = s.insert_user(&mk("u2"), T0, &entry("a", "user", None)).await.expect("u2");
-    assert_eq!(s.load_filter(u1, "runningoperation").await.expect("load"), None);
-    s.save_filter(u1, "runningoperation", "{\"a\":1}", T0).await.expect("save");
-    s.save_filter(u1, "runningoperation", "{\"a\":2}", T0).await.expect("overwrite");
-    s.save_filter(u2, "runningoperation", "{}", T0).await.expect("other");
-    assert_eq!(s.load_filter(u1, "runningoperation").await.expect("load").as_deref(), Some("{\"a\":2}"));
-    assert_eq!(s.load_filter(u2, "runningoperation").await.expect("load").as_deref(), Some("{}"));
+    let mk = |name: &str| UserRecord {
+        id: 0,
+        name: name.into(),
+        password_hash: "h".into(),
+        level: Level::Admin,
+        client_id: None,
+    };
+    let u1 = s
+        .insert_user(&mk("u1"), T0, &entry("a", "user", None))
+        .await
+        .expect("u1");
+    let u2 = s
+        .insert_user(&mk("u2"), T0, &entry("a", "user", None))
+        .await
+        .expect("u2");
+    assert_eq!(
+        s.load_filter(u1, "runningoperation").await.expect("load"),
+        None
+    );
+    s.save_filter(u1, "runningoperation", "{\"a\":1}", T0)
+        .await
+        .expect("save");
+    s.save_filter(u1, "runningoperation", "{\"a\":2}", T0)
+        .await
+        .expect("overwrite");
+    s.save_filter(u2, "runningoperation", "{}", T0)
+        .await
+        .expect("other");
+    assert_eq!(
+        s.load_filter(u1, "runningoperation")
+            .await
+            .expect("load")
+            .as_deref(),
+        Some("{\"a\":2}")
+    );
+    assert_eq!(
+        s.load_filter(u2, "runningoperation")
+            .await
+            .expect("load")
+            .as_deref(),
+        Some("{}")
+    );
     assert_eq!(s.load_filter(u1, "task").await.expect("load"), None);
 }
 
 async fn a_forced_running_operation_holds_a_lease(db: &TestDb) {
     let ids = five_operations(db).await;
-    let op = db.store.get_operation(ids[1]).await.expect("get").expect("exists");
+    let op = db
+        .store
+        .get_operation(ids[1])
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(op.state, OperationState::Running);
-    db.store.force_state(ids[1], OperationState::Waiting, None, T0).await.expect("back");
-    assert_eq!(db.store.get_operation(ids[1]).await.expect("get").expect("exists").state, OperationState::Waiting);
+    db.store
+        .force_state(ids[1], OperationState::Waiting, None, T0)
+        .await
+        .expect("back");
+    assert_eq!(
+        db.store
+            .get_operation(ids[1])
+            .await
+            .expect("get")
+            .expect("exists")
+            .state,
+        OperationState::Waiting
+    );
 }
 
 async fn journal_rows_can_stand_alone(db: &TestDb) {
-    db.store.insert_journal(&entry("runningoperation.su", "runningoperation", Some(7))).await.expect("insert");
-    let rows = db.store.list_journal("runningoperation", 7).await.expect("list");
+    db.store
+        .insert_journal(&entry("runningoperation.su", "runningoperation", Some(7)))
+        .await
+        .expect("insert");
+    let rows = db
+        .store
+        .list_journal("runningoperation", 7)
+        .await
+        .expect("list");
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].action.as_str(), rows[0].user_name.as_str()), ("runningoperation.su", "tester"));
+    assert_eq!(
+        (rows[0].action.as_str(), rows[0].user_name.as_str()),
+        ("runningoperation.su", "tester")
+    );
 }
 
 on_both_databases!(

@@ -18,7 +18,12 @@ use rand::Rng;
 #[command(name = "billops", version, about)]
 pub struct Cli {
     /// Database: `sqlite://FILE` (created when missing) or `postgres://USER:PASSWORD@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://billops.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://billops.db",
+        global = true
+    )]
     database_url: String,
     #[command(subcommand)]
     command: Command,
@@ -160,8 +165,13 @@ fn said<E: Into<AppError>>(error: E) -> anyhow::Error {
 
 /// Opens the database the URL names and migrates it.
 async fn open(url: &str) -> anyhow::Result<Services> {
-    let store = app::store::connect(url).await.context("cannot open the database")?;
-    store.migrate().await.context("cannot migrate the database")?;
+    let store = app::store::connect(url)
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(Services::new(store, Arc::new(SystemClock)))
 }
 
@@ -176,17 +186,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { program, admin } => demo(&services, &actor, &program, &admin).await,
-        Command::User { command: UserCommand::Add { name, password, level, client } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    password,
+                    level,
+                    client,
+                },
+        } => {
             let level = match level {
                 LevelArg::Admin => Level::Admin,
                 LevelArg::Readonly => Level::Readonly,
                 LevelArg::User => Level::User,
             };
-            let id = services.add_user(&actor, &name, &password, level, client).await.map_err(said)?;
+            let id = services
+                .add_user(&actor, &name, &password, level, client)
+                .await
+                .map_err(said)?;
             println!("{id}");
             Ok(())
         }
-        Command::Module { command: ModuleCommand::Add { name, kind, program, url, secret, panel_url, max_running, max_tries, timeout } } => {
+        Command::Module {
+            command:
+                ModuleCommand::Add {
+                    name,
+                    kind,
+                    program,
+                    url,
+                    secret,
+                    panel_url,
+                    max_running,
+                    max_tries,
+                    timeout,
+                },
+        } => {
             let (kind, target) = match kind {
                 KindArg::Exec => (ModuleKind::Exec, program.unwrap_or_default()),
                 KindArg::Http => (ModuleKind::Http, url.unwrap_or_default()),
@@ -208,7 +242,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
-        Command::Module { command: ModuleCommand::List } => {
+        Command::Module {
+            command: ModuleCommand::List,
+        } => {
             println!("id\tname\tkind\ttarget\tsecret\tpanel_url\tmax_running\tmax_tries\ttimeout\tenabled");
             for m in services.list_modules(&actor).await.map_err(said)? {
                 println!(
@@ -227,14 +263,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Client { command: ClientCommand::Add { name, email } } => {
-            let id = services.add_client(&actor, &name, email.as_deref()).await.map_err(said)?;
+        Command::Client {
+            command: ClientCommand::Add { name, email },
+        } => {
+            let id = services
+                .add_client(&actor, &name, email.as_deref())
+                .await
+                .map_err(said)?;
             println!("{id}");
             Ok(())
         }
-        Command::Service { command: ServiceCommand::Add { client, module, itemtype, name } } => {
+        Command::Service {
+            command:
+                ServiceCommand::Add {
+                    client,
+                    module,
+                    itemtype,
+                    name,
+                },
+        } => {
             let id = services
-                .add_item(&actor, client, module, &itemtype, &name, ItemStatus::Ordered)
+                .add_item(
+                    &actor,
+                    client,
+                    module,
+                    &itemtype,
+                    &name,
+                    ItemStatus::Ordered,
+                )
                 .await
                 .map_err(said)?;
             println!("{id}");
@@ -244,10 +300,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Loads the demo data (once) and gives the admin a fresh password, printed.
-async fn demo(services: &Services, actor: &Actor, program: &std::path::Path, admin: &str) -> anyhow::Result<()> {
+async fn demo(
+    services: &Services,
+    actor: &Actor,
+    program: &std::path::Path,
+    admin: &str,
+) -> anyhow::Result<()> {
     let program = std::fs::canonicalize(program)
         .with_context(|| format!("the demo module script {} is missing", program.display()))?;
-    let program = program.to_str().context("the demo module's path is not UTF-8")?;
+    let program = program
+        .to_str()
+        .context("the demo module's path is not UTF-8")?;
     match services.load_demo(actor, program).await.map_err(|e| anyhow!("{e}"))? {
         Some(s) => println!(
             "demo data loaded: {} processing modules, {} clients, {} services, {} operations, {} attempts",
@@ -255,11 +318,23 @@ async fn demo(services: &Services, actor: &Actor, program: &std::path::Path, adm
         ),
         None => println!("the database already has operations: demo data left as it is"),
     }
-    let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
-    match services.add_user(actor, admin, &password, Level::Admin, None).await {
+    let password: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect();
+    match services
+        .add_user(actor, admin, &password, Level::Admin, None)
+        .await
+    {
         Ok(_) => {}
-        Err(UserError::Invalid(fields)) if fields.iter().any(|f| f.reason == FieldReason::Taken) => {
-            services.set_password(actor, admin, &password).await.map_err(said)?;
+        Err(UserError::Invalid(fields))
+            if fields.iter().any(|f| f.reason == FieldReason::Taken) =>
+        {
+            services
+                .set_password(actor, admin, &password)
+                .await
+                .map_err(said)?;
         }
         Err(e) => return Err(said(e)),
     }
@@ -270,10 +345,16 @@ async fn demo(services: &Services, actor: &Actor, program: &std::path::Path, adm
 
 /// Serves HTTP until Ctrl-C, expiring idle sessions in the background.
 async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
-    let mut options = leptos::config::get_configuration(None)
-        .context("cannot read the leptos configuration")?
-        .leptos_options;
-    options.site_addr = listen;
+    let options = crate::config::site_options(listen);
+    if !std::path::Path::new(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .exists()
+    {
+        tracing::warn!(
+            site_root = %options.site_root,
+            "no built site here: pages render but do not hydrate (build with `cargo leptos build`)"
+        );
+    }
     let expiry = services.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -288,7 +369,9 @@ async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!("billops listening on http://{listen}");
+    let bound = listener.local_addr().unwrap_or(listen);
+    // On stdout, plainly: scripts that start the server on port 0 read the real address here.
+    println!("billops listening on http://{bound}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

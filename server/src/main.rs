@@ -2,12 +2,10 @@
 //! processing modules, clients and services). Every subcommand reads `DATABASE_URL` (default
 //! `sqlite://billops.db`) or `--database-url`, and brings the schema up to date first.
 
-mod cli;
-mod router;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use server::cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {

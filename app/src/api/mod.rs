@@ -31,7 +31,9 @@ pub(crate) mod context {
 
     /// The request's headers.
     pub async fn headers() -> Result<axum::http::HeaderMap, AppError> {
-        leptos_axum::extract::<axum::http::HeaderMap>().await.map_err(|_| AppError::Internal)
+        leptos_axum::extract::<axum::http::HeaderMap>()
+            .await
+            .map_err(|_| AppError::Internal)
     }
 
     /// The value of cookie `name` in the request, if any.

@@ -6,7 +6,7 @@ use crate::types::{AppError, OperationRow, Page};
 
 /// One page of current operations, filtered by the caller's saved filter, sorted by `sort`
 /// (a column name) in `order` (`asc`/`desc`).
-#[server]
+#[server(endpoint = "list_operations")]
 pub async fn list_operations(
     page: u32,
     page_size: u32,
@@ -18,8 +18,14 @@ pub async fn list_operations(
     let filter = services.load_operation_filter(&actor).await?;
     let query = ListQuery {
         filter,
-        sort: sort.as_deref().and_then(SortColumn::parse).unwrap_or_default(),
-        order: order.as_deref().and_then(SortOrder::parse).unwrap_or_default(),
+        sort: sort
+            .as_deref()
+            .and_then(SortColumn::parse)
+            .unwrap_or_default(),
+        order: order
+            .as_deref()
+            .and_then(SortOrder::parse)
+            .unwrap_or_default(),
         page,
         page_size,
     };

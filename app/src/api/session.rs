@@ -6,19 +6,21 @@ use crate::types::{AppError, SessionInfo};
 
 /// Logs in: on success the session cookie is set (`HttpOnly`, `SameSite=Strict`) and the
 /// browser is sent to the operations list.
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
     let headers = context::headers().await?;
-    let (token, _) = services.login(&username, &password, context::browser_lang(&headers)).await?;
+    let (token, _) = services
+        .login(&username, &password, context::browser_lang(&headers))
+        .await?;
     set_session_cookie(token.expose(), false)?;
     leptos_axum::redirect("/");
     Ok(())
 }
 
 /// Logs out: ends the session and clears the cookie.
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
@@ -31,7 +33,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The current session, or `None` when the browser has none (or it expired).
-#[server]
+#[server(endpoint = "current_session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     use super::context;
     match context::caller().await {
@@ -45,7 +47,10 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
 fn set_session_cookie(value: &str, clear: bool) -> Result<(), AppError> {
     use axum::http::{header::SET_COOKIE, HeaderValue};
     let max_age = if clear { "; Max-Age=0" } else { "" };
-    let cookie = format!("{}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}", super::SESSION_COOKIE);
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}",
+        super::SESSION_COOKIE
+    );
     let header = HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?;
     expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, header);
     Ok(())

@@ -20,7 +20,10 @@ pub enum ClientError {
 impl From<ClientError> for AppError {
     fn from(error: ClientError) -> AppError {
         match error {
-            ClientError::NotFound(id) => AppError::Missed { object: "elid".into(), value: id.to_string() },
+            ClientError::NotFound(id) => AppError::Missed {
+                object: "elid".into(),
+                value: id.to_string(),
+            },
             ClientError::Invalid(fields) => AppError::Value { fields },
             ClientError::Denied(_) => AppError::Access,
             ClientError::Store(e) => internal(&e),
@@ -39,7 +42,9 @@ fn validate(name: &str, email: Option<&str>) -> Result<(String, Option<String>),
         errors.push(FieldError::new("name", "", FieldReason::TooLong(200)));
     }
     if let Some(email) = email {
-        let well_formed = email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+        let well_formed = email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
         if !well_formed || too_long(email, 200) {
             errors.push(FieldError::new("email", email, FieldReason::Unknown));
         }
@@ -53,18 +58,49 @@ fn validate(name: &str, email: Option<&str>) -> Result<(String, Option<String>),
 
 impl Services {
     /// Registers a client; returns its id.
-    pub async fn add_client(&self, actor: &Actor, name: &str, email: Option<&str>) -> Result<i64, ClientError> {
+    pub async fn add_client(
+        &self,
+        actor: &Actor,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<i64, ClientError> {
         actor.require_admin()?;
         let (name, email) = validate(name, email)?;
-        let entry = self.journal(actor, "account.edit", "account", None, format!("add {name}"));
-        Ok(self.store.insert_client(&NewClient { name, email, created: self.now() }, &entry).await?)
+        let entry = self.journal(
+            actor,
+            "account.edit",
+            "account",
+            None,
+            format!("add {name}"),
+        );
+        Ok(self
+            .store
+            .insert_client(
+                &NewClient {
+                    name,
+                    email,
+                    created: self.now(),
+                },
+                &entry,
+            )
+            .await?)
     }
 
     /// Changes a client's name and e-mail.
-    pub async fn change_client(&self, actor: &Actor, id: i64, name: &str, email: Option<&str>) -> Result<(), ClientError> {
+    pub async fn change_client(
+        &self,
+        actor: &Actor,
+        id: i64,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<(), ClientError> {
         actor.require_admin()?;
         let (name, email) = validate(name, email)?;
-        let mut client = self.store.get_client(id).await?.ok_or(ClientError::NotFound(id))?;
+        let mut client = self
+            .store
+            .get_client(id)
+            .await?
+            .ok_or(ClientError::NotFound(id))?;
         client.name = name;
         client.email = email;
         let entry = self.journal(actor, "account.edit", "account", Some(id), "change".into());
@@ -78,7 +114,10 @@ impl Services {
     /// One client.
     pub async fn get_client(&self, actor: &Actor, id: i64) -> Result<ClientView, ClientError> {
         actor.require_staff()?;
-        self.store.get_client(id).await?.ok_or(ClientError::NotFound(id))
+        self.store
+            .get_client(id)
+            .await?
+            .ok_or(ClientError::NotFound(id))
     }
 
     /// Every client, by id.

@@ -34,9 +34,33 @@ pub struct DemoSummary {
     pub attempts: usize,
 }
 
-const FIRST_NAMES: [&str; 10] = ["Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Galina", "Hugo", "Irina", "Jonas"];
-const LAST_NAMES: [&str; 10] = ["Ivanova", "Petrov", "Schmidt", "Novak", "Smirnova", "Weber", "Kuznetsova", "Laurent", "Orlova", "Berg"];
-const COMPANIES: [&str; 10] = ["Northwind Hosting", "Acme Web", "Blue Fjord", "Sibirica Labs", "Kettle & Co", "Pixel Forge", "Volga Data", "Tundra Apps", "Lumen Studio", "Quartz Media"];
+const FIRST_NAMES: [&str; 10] = [
+    "Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Galina", "Hugo", "Irina", "Jonas",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Ivanova",
+    "Petrov",
+    "Schmidt",
+    "Novak",
+    "Smirnova",
+    "Weber",
+    "Kuznetsova",
+    "Laurent",
+    "Orlova",
+    "Berg",
+];
+const COMPANIES: [&str; 10] = [
+    "Northwind Hosting",
+    "Acme Web",
+    "Blue Fjord",
+    "Sibirica Labs",
+    "Kettle & Co",
+    "Pixel Forge",
+    "Volga Data",
+    "Tundra Apps",
+    "Lumen Studio",
+    "Quartz Media",
+];
 
 /// (itemtype, module index, name pattern)
 const ITEMTYPES: [(&str, usize, &str); 5] = [
@@ -48,16 +72,41 @@ const ITEMTYPES: [(&str, usize, &str); 5] = [
 ];
 
 const ERRORS: [(&str, &str, &str); 6] = [
-    ("client", "connect", "Could not connect to the panel: connection refused"),
-    ("auth", "panel", "The panel refused the module's credentials"),
-    ("quota", "disk", "Not enough disk space on the node: 2 GiB free, 20 GiB needed"),
+    (
+        "client",
+        "connect",
+        "Could not connect to the panel: connection refused",
+    ),
+    (
+        "auth",
+        "panel",
+        "The panel refused the module's credentials",
+    ),
+    (
+        "quota",
+        "disk",
+        "Not enough disk space on the node: 2 GiB free, 20 GiB needed",
+    ),
     ("value", "ip", "No free IP address in the pool of the node"),
-    ("timeout", "module", "The module did not finish within its time limit"),
-    ("registrar", "domain", "Registrar answered: domain is locked for transfer"),
+    (
+        "timeout",
+        "module",
+        "The module did not finish within its time limit",
+    ),
+    (
+        "registrar",
+        "domain",
+        "Registrar answered: domain is locked for transfer",
+    ),
 ];
 
 /// The log a demo attempt keeps: the module's output, its secrets already masked.
-fn attempt_log(intname: Intname, item_id: i64, op_id: i64, error: Option<(&str, &str, &str)>) -> String {
+fn attempt_log(
+    intname: Intname,
+    item_id: i64,
+    op_id: i64,
+    error: Option<(&str, &str, &str)>,
+) -> String {
     let mut log = format!(
         "[module] --command {} --item {item_id} --runningoperation {op_id}\n\
          [module] connecting to panel as billops (password=***)\n\
@@ -79,17 +128,45 @@ fn attempt_log(intname: Intname, item_id: i64, op_id: i64, error: Option<(&str, 
 impl Services {
     /// Loads the demo data unless the database already has operations; `program` is the demo
     /// `exec` module script. Returns `None` when data was already there.
-    pub async fn load_demo(&self, actor: &Actor, program: &str) -> Result<Option<DemoSummary>, DemoError> {
+    pub async fn load_demo(
+        &self,
+        actor: &Actor,
+        program: &str,
+    ) -> Result<Option<DemoSummary>, DemoError> {
         if self.store.count_all_operations().await? > 0 {
             return Ok(None);
         }
         let mut rng = StdRng::seed_from_u64(1500);
         let now = self.now();
         let modules = [
-            ("VMmanager Frankfurt (demo)", ModuleKind::Exec, program, Some("https://vm-fra.demo.invalid:1500/vmmgr"), 4),
-            ("ISPmanager shared (demo)", ModuleKind::Exec, program, Some("https://isp.demo.invalid:1500/ispmgr"), 2),
-            ("Registrar RU-CENTER (demo)", ModuleKind::Exec, program, None, 2),
-            ("SSL GoGetSSL (demo)", ModuleKind::Http, "https://ssl.demo.invalid/billops", Some("https://ssl.demo.invalid/panel"), 2),
+            (
+                "VMmanager Frankfurt (demo)",
+                ModuleKind::Exec,
+                program,
+                Some("https://vm-fra.demo.invalid:1500/vmmgr"),
+                4,
+            ),
+            (
+                "ISPmanager shared (demo)",
+                ModuleKind::Exec,
+                program,
+                Some("https://isp.demo.invalid:1500/ispmgr"),
+                2,
+            ),
+            (
+                "Registrar RU-CENTER (demo)",
+                ModuleKind::Exec,
+                program,
+                None,
+                2,
+            ),
+            (
+                "SSL GoGetSSL (demo)",
+                ModuleKind::Http,
+                "https://ssl.demo.invalid/billops",
+                Some("https://ssl.demo.invalid/panel"),
+                2,
+            ),
         ];
         let mut module_ids = Vec::new();
         for (name, kind, target, panel, max_running) in modules {
@@ -108,11 +185,24 @@ impl Services {
         for n in 0..20 {
             let (name, email) = if n % 3 == 0 {
                 let company = COMPANIES[n / 3 % COMPANIES.len()];
-                (company.to_owned(), format!("billing@{}.example", company.to_lowercase().replace([' ', '&'], "")))
+                (
+                    company.to_owned(),
+                    format!(
+                        "billing@{}.example",
+                        company.to_lowercase().replace([' ', '&'], "")
+                    ),
+                )
             } else {
                 let first = FIRST_NAMES[n % FIRST_NAMES.len()];
                 let last = LAST_NAMES[(n * 7) % LAST_NAMES.len()];
-                (format!("{first} {last}"), format!("{}.{}@mail.example", first.to_lowercase(), last.to_lowercase()))
+                (
+                    format!("{first} {last}"),
+                    format!(
+                        "{}.{}@mail.example",
+                        first.to_lowercase(),
+                        last.to_lowercase()
+                    ),
+                )
             };
             client_ids.push(refused!(self.add_client(actor, &name, Some(&email)).await)?);
         }
@@ -122,12 +212,30 @@ impl Services {
             let client = client_ids[n % client_ids.len()];
             let (itemtype, module, pattern) = ITEMTYPES[n % ITEMTYPES.len()];
             let domain = format!("site{}.example", 100 + n);
-            let name = pattern.replace("{n}", &(n + 1).to_string()).replace("{domain}", &domain);
-            let id = refused!(self.add_item(actor, client, module_ids[module], itemtype, &name, ItemStatus::Ordered).await)?;
+            let name = pattern
+                .replace("{n}", &(n + 1).to_string())
+                .replace("{domain}", &domain);
+            let id = refused!(
+                self.add_item(
+                    actor,
+                    client,
+                    module_ids[module],
+                    itemtype,
+                    &name,
+                    ItemStatus::Ordered
+                )
+                .await
+            )?;
             items.push(id);
         }
 
-        let mut summary = DemoSummary { modules: module_ids.len(), clients: client_ids.len(), items: items.len(), operations: 0, attempts: 0 };
+        let mut summary = DemoSummary {
+            modules: module_ids.len(),
+            clients: client_ids.len(),
+            items: items.len(),
+            operations: 0,
+            attempts: 0,
+        };
         // Two rounds: the first round's operations finish (history), the second's stay current.
         for round in 0..2 {
             for (n, &item_id) in items.iter().enumerate() {
@@ -155,8 +263,20 @@ impl Services {
                     item: Some(item_id.to_string()),
                     cdate: Some(cdate.format()),
                     manual: Some(if manual { "on" } else { "off" }.into()),
-                    comment: Some(if manual { "Tries exhausted; check the node".into() } else { String::new() }),
-                    trycount: Some(failures.to_string()),
+                    comment: Some(if manual {
+                        "Tries exhausted; check the node".into()
+                    } else {
+                        String::new()
+                    }),
+                    // Every run counts, the successful or running last one included.
+                    trycount: Some(
+                        (failures
+                            + i64::from(matches!(
+                                state,
+                                OperationState::Done | OperationState::Running
+                            )))
+                        .to_string(),
+                    ),
                 };
                 let op_id = refused!(self.create_operation(actor, &input).await)?;
                 summary.operations += 1;
@@ -190,8 +310,13 @@ impl Services {
                             item_id,
                             token: format!("demo-{op_id}-last"),
                             started,
-                            finished: (state == OperationState::Done).then(|| Timestamp(started.0 + 4_000)),
-                            outcome: if state == OperationState::Done { AttemptOutcome::Ok } else { AttemptOutcome::Running },
+                            finished: (state == OperationState::Done)
+                                .then(|| Timestamp(started.0 + 4_000)),
+                            outcome: if state == OperationState::Done {
+                                AttemptOutcome::Ok
+                            } else {
+                                AttemptOutcome::Running
+                            },
                             error_type: None,
                             error_message: None,
                             log: attempt_log(intname, item_id, op_id, None),
@@ -201,10 +326,15 @@ impl Services {
                     summary.attempts += 1;
                 }
                 if manual {
-                    refused!(self.create_tasks(actor, &[op_id]).await.and_then(|g| g.into_first_error()))?;
+                    refused!(self
+                        .create_tasks(actor, &[op_id])
+                        .await
+                        .and_then(|g| g.into_first_error()))?;
                 }
                 if state != OperationState::Waiting {
-                    self.store.force_state(op_id, state, last_error, now).await?;
+                    self.store
+                        .force_state(op_id, state, last_error, now)
+                        .await?;
                 }
                 if state == OperationState::Done {
                     // The finished `open` made the service active, as the engine will.

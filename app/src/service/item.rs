@@ -23,7 +23,10 @@ pub enum ItemError {
 impl From<ItemError> for AppError {
     fn from(error: ItemError) -> AppError {
         match error {
-            ItemError::NotFound(id) => AppError::Missed { object: "elid".into(), value: id.to_string() },
+            ItemError::NotFound(id) => AppError::Missed {
+                object: "elid".into(),
+                value: id.to_string(),
+            },
             ItemError::Invalid(fields) => AppError::Value { fields },
             ItemError::Busy(id) => AppError::Exists {
                 object: "elid".into(),
@@ -41,10 +44,18 @@ impl Services {
     async fn validate_item(&self, item: &ItemView) -> Result<(), ItemError> {
         let mut errors = Vec::new();
         if self.store.get_client(item.client_id).await?.is_none() {
-            errors.push(FieldError::new("client", &item.client_id.to_string(), FieldReason::NotFound));
+            errors.push(FieldError::new(
+                "client",
+                &item.client_id.to_string(),
+                FieldReason::NotFound,
+            ));
         }
         if self.store.get_module(item.module_id).await?.is_none() {
-            errors.push(FieldError::new("processingmodule", &item.module_id.to_string(), FieldReason::NotFound));
+            errors.push(FieldError::new(
+                "processingmodule",
+                &item.module_id.to_string(),
+                FieldReason::NotFound,
+            ));
         }
         for (field, value) in [("itemtype", &item.itemtype), ("name", &item.name)] {
             if value.trim().is_empty() {
@@ -80,7 +91,13 @@ impl Services {
             status,
         };
         self.validate_item(&item).await?;
-        let entry = self.journal(actor, "service.edit", "item", None, format!("add {} {}", item.itemtype, item.name));
+        let entry = self.journal(
+            actor,
+            "service.edit",
+            "item",
+            None,
+            format!("add {} {}", item.itemtype, item.name),
+        );
         Ok(self
             .store
             .insert_item(
@@ -101,16 +118,28 @@ impl Services {
     /// (the operation keeps copies of them for the list's filters).
     pub async fn change_item(&self, actor: &Actor, item: &ItemView) -> Result<(), ItemError> {
         actor.require_admin()?;
-        let old = self.store.get_item(item.id).await?.ok_or(ItemError::NotFound(item.id))?;
+        let old = self
+            .store
+            .get_item(item.id)
+            .await?
+            .ok_or(ItemError::NotFound(item.id))?;
         let mut item = item.clone();
         item.itemtype = item.itemtype.trim().to_owned();
         item.name = item.name.trim().to_owned();
         self.validate_item(&item).await?;
-        let moves = old.client_id != item.client_id || old.module_id != item.module_id || old.itemtype != item.itemtype;
+        let moves = old.client_id != item.client_id
+            || old.module_id != item.module_id
+            || old.itemtype != item.itemtype;
         if moves && self.has_active_operation(item.id).await? {
             return Err(ItemError::Busy(item.id));
         }
-        let entry = self.journal(actor, "service.edit", "item", Some(item.id), "change".into());
+        let entry = self.journal(
+            actor,
+            "service.edit",
+            "item",
+            Some(item.id),
+            "change".into(),
+        );
         if self.store.update_item(&item, &entry).await? {
             Ok(())
         } else {
@@ -119,13 +148,20 @@ impl Services {
     }
 
     async fn has_active_operation(&self, item_id: i64) -> Result<bool, StoreError> {
-        let filter = OperationFilter { item: Some(item_id), ..OperationFilter::default() };
+        let filter = OperationFilter {
+            item: Some(item_id),
+            ..OperationFilter::default()
+        };
         Ok(self.store.count_operations(&filter, 1).await? > 0)
     }
 
     /// One service. A client's session sees only its own.
     pub async fn get_item(&self, actor: &Actor, id: i64) -> Result<ItemView, ItemError> {
-        let item = self.store.get_item(id).await?.ok_or(ItemError::NotFound(id))?;
+        let item = self
+            .store
+            .get_item(id)
+            .await?
+            .ok_or(ItemError::NotFound(id))?;
         if !actor.level.is_staff() && actor.client_id != Some(item.client_id) {
             return Err(ItemError::NotFound(id));
         }
@@ -133,8 +169,16 @@ impl Services {
     }
 
     /// Services, of one client or all. A client's session sees only its own.
-    pub async fn list_items(&self, actor: &Actor, client_id: Option<i64>) -> Result<Vec<ItemView>, ItemError> {
-        let client_id = if actor.level.is_staff() { client_id } else { Some(actor.client_id.ok_or(Denied)?) };
+    pub async fn list_items(
+        &self,
+        actor: &Actor,
+        client_id: Option<i64>,
+    ) -> Result<Vec<ItemView>, ItemError> {
+        let client_id = if actor.level.is_staff() {
+            client_id
+        } else {
+            Some(actor.client_id.ok_or(Denied)?)
+        };
         Ok(self.store.list_items(client_id).await?)
     }
 }

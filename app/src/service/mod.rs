@@ -86,7 +86,14 @@ impl Services {
     }
 
     /// A journal entry for `actor` doing `action` to `object` `object_id`.
-    fn journal(&self, actor: &Actor, action: &str, object: &str, object_id: Option<i64>, detail: String) -> JournalEntry {
+    fn journal(
+        &self,
+        actor: &Actor,
+        action: &str,
+        object: &str,
+        object_id: Option<i64>,
+        detail: String,
+    ) -> JournalEntry {
         JournalEntry {
             at: self.now(),
             user_id: actor.user_id,
@@ -167,7 +174,9 @@ pub(crate) fn internal(error: &StoreError) -> AppError {
 
 /// True when the store refused a write because a unique constraint (or index) was violated.
 pub(crate) fn is_unique_violation(error: &StoreError) -> bool {
-    error.as_database_error().is_some_and(|e| e.is_unique_violation())
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
 }
 
 /// The characters of a text field beyond which it is refused.

@@ -28,7 +28,10 @@ pub enum ModuleError {
 impl From<ModuleError> for AppError {
     fn from(error: ModuleError) -> AppError {
         match error {
-            ModuleError::NotFound(id) => AppError::Missed { object: "elid".into(), value: id.to_string() },
+            ModuleError::NotFound(id) => AppError::Missed {
+                object: "elid".into(),
+                value: id.to_string(),
+            },
             ModuleError::Invalid(fields) => AppError::Value { fields },
             ModuleError::Denied(_) => AppError::Access,
             ModuleError::Store(e) => internal(&e),
@@ -81,8 +84,12 @@ pub struct ModuleChange {
 }
 
 fn is_http_url(text: &str) -> bool {
-    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace))
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
+    })
 }
 
 /// Checks a module's fields; returns every refusal.
@@ -100,16 +107,28 @@ fn validate(m: &ModuleRecord) -> Result<(), ModuleError> {
     if m.target.trim().is_empty() {
         errors.push(FieldError::new(target_field, "", FieldReason::Required));
     } else if m.kind == ModuleKind::Http && !is_http_url(&m.target) {
-        errors.push(FieldError::new(target_field, &m.target, FieldReason::BadUrl));
+        errors.push(FieldError::new(
+            target_field,
+            &m.target,
+            FieldReason::BadUrl,
+        ));
     }
     if let Some(url) = &m.panel_url {
         if !is_http_url(url) {
             errors.push(FieldError::new("panel_url", url, FieldReason::BadUrl));
         }
     }
-    for (field, value) in [("max_running", m.max_running), ("max_tries", m.max_tries), ("timeout", m.timeout_secs)] {
+    for (field, value) in [
+        ("max_running", m.max_running),
+        ("max_tries", m.max_tries),
+        ("timeout", m.timeout_secs),
+    ] {
         if value < 1 {
-            errors.push(FieldError::new(field, &value.to_string(), FieldReason::BelowOne));
+            errors.push(FieldError::new(
+                field,
+                &value.to_string(),
+                FieldReason::BelowOne,
+            ));
         }
     }
     if errors.is_empty() {
@@ -137,21 +156,44 @@ impl Services {
             kind: input.kind,
             target: input.target.trim().to_owned(),
             secret: input.secret.clone().filter(|s| !s.is_empty()),
-            panel_url: input.panel_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned),
+            panel_url: input
+                .panel_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
             max_running: input.max_running,
             max_tries: input.max_tries,
             timeout_secs: input.timeout_secs,
             enabled: true,
         };
         validate(&record)?;
-        let entry = self.journal(actor, "processing.edit", "processing", None, format!("add {}", record.name));
-        self.store.insert_module(&record, &entry).await.map_err(|e| taken_or_store(e, &record.name))
+        let entry = self.journal(
+            actor,
+            "processing.edit",
+            "processing",
+            None,
+            format!("add {}", record.name),
+        );
+        self.store
+            .insert_module(&record, &entry)
+            .await
+            .map_err(|e| taken_or_store(e, &record.name))
     }
 
     /// Changes a processing module; switching it off (`enabled: Some(false)`) stops new runs.
-    pub async fn change_module(&self, actor: &Actor, id: i64, change: &ModuleChange) -> Result<(), ModuleError> {
+    pub async fn change_module(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &ModuleChange,
+    ) -> Result<(), ModuleError> {
         actor.require_admin()?;
-        let mut m = self.store.get_module(id).await?.ok_or(ModuleError::NotFound(id))?;
+        let mut m = self
+            .store
+            .get_module(id)
+            .await?
+            .ok_or(ModuleError::NotFound(id))?;
         if let Some(name) = &change.name {
             m.name = name.trim().to_owned();
         }
@@ -185,7 +227,13 @@ impl Services {
                 fields.push(name);
             }
         }
-        let entry = self.journal(actor, "processing.edit", "processing", Some(id), fields.join(", "));
+        let entry = self.journal(
+            actor,
+            "processing.edit",
+            "processing",
+            Some(id),
+            fields.join(", "),
+        );
         match self.store.update_module(&m, &entry).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(ModuleError::NotFound(id)),
@@ -194,20 +242,44 @@ impl Services {
     }
 
     /// Switches a module on or off.
-    pub async fn set_module_enabled(&self, actor: &Actor, id: i64, enabled: bool) -> Result<(), ModuleError> {
-        self.change_module(actor, id, &ModuleChange { enabled: Some(enabled), ..ModuleChange::default() }).await
+    pub async fn set_module_enabled(
+        &self,
+        actor: &Actor,
+        id: i64,
+        enabled: bool,
+    ) -> Result<(), ModuleError> {
+        self.change_module(
+            actor,
+            id,
+            &ModuleChange {
+                enabled: Some(enabled),
+                ..ModuleChange::default()
+            },
+        )
+        .await
     }
 
     /// One module, without its secret.
     pub async fn get_module(&self, actor: &Actor, id: i64) -> Result<ModuleView, ModuleError> {
         actor.require_staff()?;
-        Ok(self.store.get_module(id).await?.ok_or(ModuleError::NotFound(id))?.view())
+        Ok(self
+            .store
+            .get_module(id)
+            .await?
+            .ok_or(ModuleError::NotFound(id))?
+            .view())
     }
 
     /// Every module, by id, without secrets.
     pub async fn list_modules(&self, actor: &Actor) -> Result<Vec<ModuleView>, ModuleError> {
         actor.require_staff()?;
-        Ok(self.store.list_modules().await?.iter().map(ModuleRecord::view).collect())
+        Ok(self
+            .store
+            .list_modules()
+            .await?
+            .iter()
+            .map(ModuleRecord::view)
+            .collect())
     }
 }
 

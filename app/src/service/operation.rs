@@ -2,7 +2,9 @@
 //! the group actions (start, stop, delete, taskcreate), the error history and its logs, the
 //! filter by a row's client, the module's panel, and `su` to the operation's client.
 
-use super::{internal, is_unique_violation, too_long, Actor, AuthError, Denied, Services, SessionToken};
+use super::{
+    internal, is_unique_violation, too_long, Actor, AuthError, Denied, Services, SessionToken,
+};
 use crate::store::{OperationFields, OperationRecord, OperationState, StoreError, TaskKind};
 use crate::types::{
     AppError, AttemptRow, Conflict, FieldError, FieldReason, Intname, ListQuery, OperationFilter,
@@ -43,12 +45,17 @@ impl From<OperationError> for AppError {
     fn from(error: OperationError) -> AppError {
         match error {
             OperationError::NotFound(id) | OperationError::AttemptNotFound(id) => {
-                AppError::Missed { object: "elid".into(), value: id.to_string() }
+                AppError::Missed {
+                    object: "elid".into(),
+                    value: id.to_string(),
+                }
             }
             OperationError::Invalid(fields) => AppError::Value { fields },
-            OperationError::Conflict { id, reason } => {
-                AppError::Exists { object: "elid".into(), value: id.to_string(), reason }
-            }
+            OperationError::Conflict { id, reason } => AppError::Exists {
+                object: "elid".into(),
+                value: id.to_string(),
+                reason,
+            },
             OperationError::Denied(_) => AppError::Access,
             OperationError::Auth(e) => e.into(),
             OperationError::Store(e) => internal(&e),
@@ -70,7 +77,10 @@ impl GroupOutcome {
 
     /// The first failure, for callers that report one error (the legacy API).
     pub fn into_first_error(self) -> Result<(), OperationError> {
-        self.results.into_iter().find_map(|(_, r)| r.err()).map_or(Ok(()), Err)
+        self.results
+            .into_iter()
+            .find_map(|(_, r)| r.err())
+            .map_or(Ok(()), Err)
     }
 }
 
@@ -97,17 +107,31 @@ impl Services {
 
     /// One page of current operations (`runningoperation`), with the number matched (bounded
     /// by [`COUNT_BOUND`]).
-    pub async fn list_operations(&self, actor: &Actor, query: ListQuery) -> Result<Page<OperationRow>, OperationError> {
+    pub async fn list_operations(
+        &self,
+        actor: &Actor,
+        query: ListQuery,
+    ) -> Result<Page<OperationRow>, OperationError> {
         actor.require_staff()?;
         let query = query.clamped();
         let bound = COUNT_BOUND.max(query.offset() + 10 * u64::from(query.page_size));
         let rows = self.store.list_operations(&query).await?;
         let total = self.store.count_operations(&query.filter, bound).await?;
-        Ok(Page { rows, total, total_exact: total < bound, page: query.page, page_size: query.page_size })
+        Ok(Page {
+            rows,
+            total,
+            total_exact: total < bound,
+            page: query.page,
+            page_size: query.page_size,
+        })
     }
 
     /// The edit form of one operation (`runningoperation.edit` without `sok`).
-    pub async fn get_operation_form(&self, actor: &Actor, id: i64) -> Result<OperationForm, OperationError> {
+    pub async fn get_operation_form(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<OperationForm, OperationError> {
         actor.require_staff()?;
         let op = self.current_operation(id).await?;
         let status = status_of(&op);
@@ -192,7 +216,11 @@ impl Services {
             None => base.map_or_else(String::new, |b| b.comment.clone()),
             Some(text) => {
                 if too_long(text, MAX_COMMENT_CHARS) {
-                    errors.push(FieldError::new("comment", "", FieldReason::TooLong(MAX_COMMENT_CHARS)));
+                    errors.push(FieldError::new(
+                        "comment",
+                        "",
+                        FieldReason::TooLong(MAX_COMMENT_CHARS),
+                    ));
                 }
                 text.to_owned()
             }
@@ -200,7 +228,9 @@ impl Services {
         if !errors.is_empty() {
             return Err(OperationError::Invalid(errors));
         }
-        let (Some(intname), Some(trycount), Some(cdate), Some(manual)) = (intname, trycount, cdate, manual) else {
+        let (Some(intname), Some(trycount), Some(cdate), Some(manual)) =
+            (intname, trycount, cdate, manual)
+        else {
             return Err(OperationError::Invalid(Vec::new()));
         };
         let (item_id, client_id, module_id, itemtype) = match (item, base) {
@@ -208,11 +238,25 @@ impl Services {
             (None, Some(b)) => (b.item_id, b.client_id, b.module_id, b.itemtype.clone()),
             (None, None) => return Err(OperationError::Invalid(Vec::new())),
         };
-        Ok(OperationFields { intname, item_id, client_id, module_id, itemtype, cdate, trycount, manual, comment })
+        Ok(OperationFields {
+            intname,
+            item_id,
+            client_id,
+            module_id,
+            itemtype,
+            cdate,
+            trycount,
+            manual,
+            comment,
+        })
     }
 
     /// Creates an operation (`runningoperation.edit` with `sok` and no `elid`); returns its id.
-    pub async fn create_operation(&self, actor: &Actor, input: &OperationInput) -> Result<i64, OperationError> {
+    pub async fn create_operation(
+        &self,
+        actor: &Actor,
+        input: &OperationInput,
+    ) -> Result<i64, OperationError> {
         actor.require_admin()?;
         let fields = self.validate_fields(input, None).await?;
         let entry = self.journal(
@@ -230,16 +274,30 @@ impl Services {
 
     /// Changes an operation (`runningoperation.edit` with `sok` and `elid`). The type and the
     /// service of a running operation cannot change.
-    pub async fn change_operation(&self, actor: &Actor, id: i64, input: &OperationInput) -> Result<(), OperationError> {
+    pub async fn change_operation(
+        &self,
+        actor: &Actor,
+        id: i64,
+        input: &OperationInput,
+    ) -> Result<(), OperationError> {
         actor.require_admin()?;
         let op = self.current_operation(id).await?;
         let fields = self.validate_fields(input, Some(&op.fields)).await?;
         if op.state == OperationState::Running
             && (fields.intname != op.fields.intname || fields.item_id != op.fields.item_id)
         {
-            return Err(OperationError::Conflict { id, reason: Conflict::Running });
+            return Err(OperationError::Conflict {
+                id,
+                reason: Conflict::Running,
+            });
         }
-        let entry = self.journal(actor, "runningoperation.edit", "runningoperation", Some(id), change_detail(&op.fields, &fields));
+        let entry = self.journal(
+            actor,
+            "runningoperation.edit",
+            "runningoperation",
+            Some(id),
+            change_detail(&op.fields, &fields),
+        );
         match self.store.update_operation(id, &fields, &entry).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(OperationError::NotFound(id)),
@@ -248,7 +306,12 @@ impl Services {
     }
 
     /// Runs `one` for each id, collecting what happened to each.
-    async fn for_each<'a, F, Fut>(&'a self, actor: &Actor, ids: &[i64], one: F) -> Result<GroupOutcome, OperationError>
+    async fn for_each<'a, F, Fut>(
+        &'a self,
+        actor: &Actor,
+        ids: &[i64],
+        one: F,
+    ) -> Result<GroupOutcome, OperationError>
     where
         F: Fn(i64) -> Fut,
         Fut: std::future::Future<Output = Result<(), OperationError>> + 'a,
@@ -262,21 +325,40 @@ impl Services {
     }
 
     /// Asks for each operation to run now, even if manual (`runningoperation.start`).
-    pub async fn start_operations(&self, actor: &Actor, ids: &[i64]) -> Result<GroupOutcome, OperationError> {
+    pub async fn start_operations(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
             if op.state == OperationState::Running {
-                return Err(OperationError::Conflict { id, reason: Conflict::Running });
+                return Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::Running,
+                });
             }
             let module = self.store.get_module(op.fields.module_id).await?;
             if !module.is_some_and(|m| m.enabled) {
-                return Err(OperationError::Conflict { id, reason: Conflict::ModuleOff });
+                return Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::ModuleOff,
+                });
             }
-            let entry = self.journal(actor, "runningoperation.start", "runningoperation", Some(id), String::new());
+            let entry = self.journal(
+                actor,
+                "runningoperation.start",
+                "runningoperation",
+                Some(id),
+                String::new(),
+            );
             if self.store.request_start(id, self.now(), &entry).await? {
                 Ok(())
             } else {
-                Err(OperationError::Conflict { id, reason: Conflict::Running })
+                Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::Running,
+                })
             }
         })
         .await
@@ -284,10 +366,20 @@ impl Services {
 
     /// Stops each operation: automatic restarts off, and a running module terminated by its
     /// worker (`runningoperation.stop`).
-    pub async fn stop_operations(&self, actor: &Actor, ids: &[i64]) -> Result<GroupOutcome, OperationError> {
+    pub async fn stop_operations(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             self.current_operation(id).await?;
-            let entry = self.journal(actor, "runningoperation.stop", "runningoperation", Some(id), String::new());
+            let entry = self.journal(
+                actor,
+                "runningoperation.stop",
+                "runningoperation",
+                Some(id),
+                String::new(),
+            );
             if self.store.request_stop(id, self.now(), &entry).await? {
                 Ok(())
             } else {
@@ -299,34 +391,70 @@ impl Services {
 
     /// Takes each operation off the current list; a running one must be stopped first
     /// (`runningoperation.delete`). Its history stays.
-    pub async fn delete_operations(&self, actor: &Actor, ids: &[i64]) -> Result<GroupOutcome, OperationError> {
+    pub async fn delete_operations(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
             if op.state == OperationState::Running {
-                return Err(OperationError::Conflict { id, reason: Conflict::Running });
+                return Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::Running,
+                });
             }
-            let entry = self.journal(actor, "runningoperation.delete", "runningoperation", Some(id), String::new());
+            let entry = self.journal(
+                actor,
+                "runningoperation.delete",
+                "runningoperation",
+                Some(id),
+                String::new(),
+            );
             if self.store.delete_operation(id, self.now(), &entry).await? {
                 Ok(())
             } else {
-                Err(OperationError::Conflict { id, reason: Conflict::Running })
+                Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::Running,
+                })
             }
         })
         .await
     }
 
     /// Opens an employee task for each operation that has none (`runningoperation.taskcreate`).
-    pub async fn create_tasks(&self, actor: &Actor, ids: &[i64]) -> Result<GroupOutcome, OperationError> {
+    pub async fn create_tasks(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
             if op.task_id.is_some() {
-                return Err(OperationError::Conflict { id, reason: Conflict::HasTask });
+                return Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::HasTask,
+                });
             }
             let kind = TaskKind::for_operation(op.fields.intname);
-            let entry = self.journal(actor, "runningoperation.taskcreate", "runningoperation", Some(id), format!("task {}", kind.raw()));
-            match self.store.create_task(id, kind, &op.fields.comment, self.now(), &entry).await? {
+            let entry = self.journal(
+                actor,
+                "runningoperation.taskcreate",
+                "runningoperation",
+                Some(id),
+                format!("task {}", kind.raw()),
+            );
+            match self
+                .store
+                .create_task(id, kind, &op.fields.comment, self.now(), &entry)
+                .await?
+            {
                 Some(_) => Ok(()),
-                None => Err(OperationError::Conflict { id, reason: Conflict::HasTask }),
+                None => Err(OperationError::Conflict {
+                    id,
+                    reason: Conflict::HasTask,
+                }),
             }
         })
         .await
@@ -334,7 +462,11 @@ impl Services {
 
     /// The runs of an operation, oldest first (`runningoperation.errorhistory`). Finished
     /// operations keep their history too.
-    pub async fn list_attempts(&self, actor: &Actor, operation_id: i64) -> Result<Vec<AttemptRow>, OperationError> {
+    pub async fn list_attempts(
+        &self,
+        actor: &Actor,
+        operation_id: i64,
+    ) -> Result<Vec<AttemptRow>, OperationError> {
         actor.require_staff()?;
         if self.store.get_operation(operation_id).await?.is_none() {
             return Err(OperationError::NotFound(operation_id));
@@ -343,17 +475,31 @@ impl Services {
     }
 
     /// One history row and its log, secrets already masked (`errorhistory.showlog`).
-    pub async fn get_attempt_log(&self, actor: &Actor, attempt_id: i64) -> Result<(AttemptRow, String), OperationError> {
+    pub async fn get_attempt_log(
+        &self,
+        actor: &Actor,
+        attempt_id: i64,
+    ) -> Result<(AttemptRow, String), OperationError> {
         actor.require_staff()?;
-        self.store.get_attempt(attempt_id).await?.ok_or(OperationError::AttemptNotFound(attempt_id))
+        self.store
+            .get_attempt(attempt_id)
+            .await?
+            .ok_or(OperationError::AttemptNotFound(attempt_id))
     }
 
     /// Sets the caller's saved filter to the operation's client (`runningoperation.setfilter`)
     /// and returns it.
-    pub async fn filter_by_operation_client(&self, actor: &Actor, id: i64) -> Result<OperationFilter, OperationError> {
+    pub async fn filter_by_operation_client(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<OperationFilter, OperationError> {
         actor.require_staff()?;
         let op = self.current_operation(id).await?;
-        let filter = OperationFilter { client: Some(op.fields.client_id), ..OperationFilter::default() };
+        let filter = OperationFilter {
+            client: Some(op.fields.client_id),
+            ..OperationFilter::default()
+        };
         self.save_operation_filter(actor, &filter).await?;
         Ok(filter)
     }
@@ -366,27 +512,46 @@ impl Services {
             .get_module(op.fields.module_id)
             .await?
             .and_then(|m| m.panel_url)
-            .ok_or(OperationError::Conflict { id, reason: Conflict::NoPanel })
+            .ok_or(OperationError::Conflict {
+                id,
+                reason: Conflict::NoPanel,
+            })
     }
 
     /// Opens a session as the operation's client, linked to the admin's session
     /// (`runningoperation.su`).
-    pub async fn su_to_operation_client(&self, actor: &Actor, id: i64) -> Result<SessionToken, OperationError> {
+    pub async fn su_to_operation_client(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<SessionToken, OperationError> {
         actor.require_admin()?;
         let op = self.current_operation(id).await?;
         let token = self.open_client_session(actor, op.fields.client_id).await?;
         let detail = format!("su to client {}", op.fields.client_id);
         self.store
-            .insert_journal(&self.journal(actor, "runningoperation.su", "runningoperation", Some(id), detail))
+            .insert_journal(&self.journal(
+                actor,
+                "runningoperation.su",
+                "runningoperation",
+                Some(id),
+                detail,
+            ))
             .await?;
         Ok(token)
     }
 
     /// A client's view: the operations pending on its own services (for an `su` session).
-    pub async fn list_client_operations(&self, actor: &Actor) -> Result<Vec<OperationRow>, OperationError> {
+    pub async fn list_client_operations(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<OperationRow>, OperationError> {
         let client = actor.client_id.ok_or(Denied)?;
         let query = ListQuery {
-            filter: OperationFilter { client: Some(client), ..OperationFilter::default() },
+            filter: OperationFilter {
+                client: Some(client),
+                ..OperationFilter::default()
+            },
             page_size: crate::types::page::MAX_PAGE_SIZE,
             ..ListQuery::default()
         };
@@ -397,7 +562,10 @@ impl Services {
 /// A unique violation on an operation write means its service already has an active operation.
 fn conflict_on_unique(error: StoreError, id: i64) -> OperationError {
     if is_unique_violation(&error) {
-        OperationError::Conflict { id, reason: Conflict::ActiveOperation }
+        OperationError::Conflict {
+            id,
+            reason: Conflict::ActiveOperation,
+        }
     } else {
         OperationError::Store(error)
     }
@@ -417,7 +585,11 @@ fn status_of(op: &OperationRecord) -> Status {
 fn change_detail(old: &OperationFields, new: &OperationFields) -> String {
     let mut parts = Vec::new();
     if old.intname != new.intname {
-        parts.push(format!("intname {} -> {}", old.intname.raw(), new.intname.raw()));
+        parts.push(format!(
+            "intname {} -> {}",
+            old.intname.raw(),
+            new.intname.raw()
+        ));
     }
     if old.item_id != new.item_id {
         parts.push(format!("item {} -> {}", old.item_id, new.item_id));
@@ -426,7 +598,11 @@ fn change_detail(old: &OperationFields, new: &OperationFields) -> String {
         parts.push(format!("trycount {} -> {}", old.trycount, new.trycount));
     }
     if old.cdate != new.cdate {
-        parts.push(format!("cdate {} -> {}", old.cdate.format(), new.cdate.format()));
+        parts.push(format!(
+            "cdate {} -> {}",
+            old.cdate.format(),
+            new.cdate.format()
+        ));
     }
     if old.manual != new.manual {
         parts.push(format!("manual {} -> {}", old.manual, new.manual));

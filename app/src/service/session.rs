@@ -2,7 +2,9 @@
 //! SHA-256), the one-hour idle expiry, and `su` sessions linked to the admin session they
 //! came from.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -94,7 +96,10 @@ pub enum UserError {
 impl From<UserError> for AppError {
     fn from(error: UserError) -> AppError {
         match error {
-            UserError::NotFound(name) => AppError::Missed { object: "user".into(), value: name },
+            UserError::NotFound(name) => AppError::Missed {
+                object: "user".into(),
+                value: name,
+            },
             UserError::Invalid(fields) => AppError::Value { fields },
             UserError::Denied(_) => AppError::Access,
             UserError::Store(e) => internal(&e),
@@ -119,7 +124,11 @@ async fn hash_password(password: String) -> String {
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -149,15 +158,29 @@ impl Services {
             errors.push(FieldError::new("name", name, FieldReason::TooLong(100)));
         }
         if password.chars().count() < MIN_PASSWORD_CHARS {
-            errors.push(FieldError::new("password", "", FieldReason::TooShort(MIN_PASSWORD_CHARS)));
+            errors.push(FieldError::new(
+                "password",
+                "",
+                FieldReason::TooShort(MIN_PASSWORD_CHARS),
+            ));
         }
         match (level, client_id) {
-            (Level::User, None) => errors.push(FieldError::new("client", "", FieldReason::Required)),
+            (Level::User, None) => {
+                errors.push(FieldError::new("client", "", FieldReason::Required))
+            }
             (Level::User, Some(id)) if self.store.get_client(id).await?.is_none() => {
-                errors.push(FieldError::new("client", &id.to_string(), FieldReason::NotFound));
+                errors.push(FieldError::new(
+                    "client",
+                    &id.to_string(),
+                    FieldReason::NotFound,
+                ));
             }
             (Level::Admin | Level::Readonly, Some(id)) => {
-                errors.push(FieldError::new("client", &id.to_string(), FieldReason::Unknown));
+                errors.push(FieldError::new(
+                    "client",
+                    &id.to_string(),
+                    FieldReason::Unknown,
+                ));
             }
             _ => {}
         }
@@ -171,7 +194,13 @@ impl Services {
             level,
             client_id,
         };
-        let entry = self.journal(actor, "user.edit", "user", None, format!("add {name} ({})", level.raw()));
+        let entry = self.journal(
+            actor,
+            "user.edit",
+            "user",
+            None,
+            format!("add {name} ({})", level.raw()),
+        );
         self.store
             .insert_user(&user, self.now(), &entry)
             .await
@@ -185,7 +214,12 @@ impl Services {
     }
 
     /// Sets a new password for the user `name`.
-    pub async fn set_password(&self, actor: &Actor, name: &str, password: &str) -> Result<(), UserError> {
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        name: &str,
+        password: &str,
+    ) -> Result<(), UserError> {
         actor.require_admin()?;
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(UserError::Invalid(vec![FieldError::new(
@@ -194,16 +228,35 @@ impl Services {
                 FieldReason::TooShort(MIN_PASSWORD_CHARS),
             )]));
         }
-        let user = self.store.find_user(name).await?.ok_or_else(|| UserError::NotFound(name.into()))?;
-        let entry = self.journal(actor, "user.edit", "user", Some(user.id), "new password".into());
-        self.store.set_password(user.id, &hash_password(password.to_owned()).await, &entry).await?;
+        let user = self
+            .store
+            .find_user(name)
+            .await?
+            .ok_or_else(|| UserError::NotFound(name.into()))?;
+        let entry = self.journal(
+            actor,
+            "user.edit",
+            "user",
+            Some(user.id),
+            "new password".into(),
+        );
+        self.store
+            .set_password(user.id, &hash_password(password.to_owned()).await, &entry)
+            .await?;
         Ok(())
     }
 
     /// Logs in with a name and password; returns the new session's id and what the UI may know.
-    pub async fn login(&self, name: &str, password: &str, lang: Lang) -> Result<(SessionToken, SessionInfo), AuthError> {
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        lang: Lang,
+    ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let user = self.store.find_user(name.trim()).await?;
-        let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+        let hash = user
+            .as_ref()
+            .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = verify_password(password.to_owned(), hash).await;
         let Some(user) = user.filter(|_| verified) else {
             return Err(AuthError::BadCredentials);
@@ -239,7 +292,12 @@ impl Services {
             .ok_or(AuthError::NoSession)?;
         // An `su` session lives only as long as the admin session it came from.
         if let Some(parent) = &record.parent_hash {
-            if self.store.touch_session(parent, now, cutoff).await?.is_none() {
+            if self
+                .store
+                .touch_session(parent, now, cutoff)
+                .await?
+                .is_none()
+            {
                 return Err(AuthError::NoSession);
             }
         }
@@ -265,7 +323,11 @@ impl Services {
 
     /// Opens a client-level session for `client_id`, linked to the admin's session so that the
     /// admin can return (`chlevel&lp=1`). Used by `runningoperation.su`.
-    pub(crate) async fn open_client_session(&self, actor: &Actor, client_id: i64) -> Result<SessionToken, AuthError> {
+    pub(crate) async fn open_client_session(
+        &self,
+        actor: &Actor,
+        client_id: i64,
+    ) -> Result<SessionToken, AuthError> {
         actor.require_admin()?;
         let (Some(user_id), Some(parent)) = (actor.user_id, actor.session_hash.clone()) else {
             return Err(AuthError::NoSession);
@@ -299,7 +361,10 @@ impl Services {
 
     /// Ends every session idle for longer than the expiry; returns how many.
     pub async fn expire_sessions(&self) -> Result<u64, AuthError> {
-        Ok(self.store.delete_idle_sessions(Timestamp(self.now().0 - SESSION_IDLE_MILLIS)).await?)
+        Ok(self
+            .store
+            .delete_idle_sessions(Timestamp(self.now().0 - SESSION_IDLE_MILLIS))
+            .await?)
     }
 }
 

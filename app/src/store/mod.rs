@@ -35,7 +35,11 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
         Err(StoreError::Configuration(
-            format!("unsupported database URL (use sqlite:// or postgres://): {}", scheme_of(url)).into(),
+            format!(
+                "unsupported database URL (use sqlite:// or postgres://): {}",
+                scheme_of(url)
+            )
+            .into(),
         ))
     }
 }
@@ -161,7 +165,10 @@ impl OperationState {
 
     /// True while the operation is on the current list.
     pub fn is_active(self) -> bool {
-        matches!(self, OperationState::Waiting | OperationState::Running | OperationState::Error)
+        matches!(
+            self,
+            OperationState::Waiting | OperationState::Running | OperationState::Error
+        )
     }
 }
 
@@ -289,13 +296,22 @@ pub trait Store: Send + Sync + 'static {
 
     // --- clients
     async fn insert_client(&self, client: &NewClient, journal: &JournalEntry) -> StoreResult<i64>;
-    async fn update_client(&self, client: &ClientView, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn update_client(&self, client: &ClientView, journal: &JournalEntry)
+        -> StoreResult<bool>;
     async fn get_client(&self, id: i64) -> StoreResult<Option<ClientView>>;
     async fn list_clients(&self) -> StoreResult<Vec<ClientView>>;
 
     // --- processing modules
-    async fn insert_module(&self, module: &ModuleRecord, journal: &JournalEntry) -> StoreResult<i64>;
-    async fn update_module(&self, module: &ModuleRecord, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn insert_module(
+        &self,
+        module: &ModuleRecord,
+        journal: &JournalEntry,
+    ) -> StoreResult<i64>;
+    async fn update_module(
+        &self,
+        module: &ModuleRecord,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     async fn get_module(&self, id: i64) -> StoreResult<Option<ModuleRecord>>;
     async fn list_modules(&self) -> StoreResult<Vec<ModuleRecord>>;
 
@@ -316,18 +332,38 @@ pub trait Store: Send + Sync + 'static {
         journal: &JournalEntry,
     ) -> StoreResult<i64>;
     /// Overwrites the editable fields of an operation that is not finished.
-    async fn update_operation(&self, id: i64, fields: &OperationFields, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn update_operation(
+        &self,
+        id: i64,
+        fields: &OperationFields,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     async fn get_operation(&self, id: i64) -> StoreResult<Option<OperationRecord>>;
     /// One page of active operations, filtered and sorted as asked.
     async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>>;
     /// How many active operations the filter matches, counting no further than `limit`.
     async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64>;
     /// Asks for a run now (even if manual) of a waiting or failed operation.
-    async fn request_start(&self, id: i64, now: Timestamp, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn request_start(
+        &self,
+        id: i64,
+        now: Timestamp,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     /// Turns automatic restarts off; if the operation is running, asks its worker to stop it.
-    async fn request_stop(&self, id: i64, now: Timestamp, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn request_stop(
+        &self,
+        id: i64,
+        now: Timestamp,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     /// Takes a waiting or failed operation off the current list (its history stays).
-    async fn delete_operation(&self, id: i64, now: Timestamp, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn delete_operation(
+        &self,
+        id: i64,
+        now: Timestamp,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     /// Sets the queue state directly: for demo data and tests of the service layer. A running
     /// operation gets a lease that expires a minute after `now`, so that nothing stays running
     /// without a live worker.
@@ -360,12 +396,27 @@ pub trait Store: Send + Sync + 'static {
     async fn get_task(&self, id: i64) -> StoreResult<Option<TaskRecord>>;
 
     // --- users and sessions
-    async fn insert_user(&self, user: &UserRecord, now: Timestamp, journal: &JournalEntry) -> StoreResult<i64>;
-    async fn set_password(&self, user_id: i64, password_hash: &str, journal: &JournalEntry) -> StoreResult<bool>;
+    async fn insert_user(
+        &self,
+        user: &UserRecord,
+        now: Timestamp,
+        journal: &JournalEntry,
+    ) -> StoreResult<i64>;
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        journal: &JournalEntry,
+    ) -> StoreResult<bool>;
     async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// Finds a session seen at or after `idle_cutoff` and marks it seen `now`.
-    async fn touch_session(&self, id_hash: &str, now: Timestamp, idle_cutoff: Timestamp) -> StoreResult<Option<SessionRecord>>;
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+        idle_cutoff: Timestamp,
+    ) -> StoreResult<Option<SessionRecord>>;
     async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
     /// Ends a session and the `su` sessions opened from it.
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
@@ -374,7 +425,13 @@ pub trait Store: Send + Sync + 'static {
 
     // --- saved filters
     async fn load_filter(&self, user_id: i64, list: &str) -> StoreResult<Option<String>>;
-    async fn save_filter(&self, user_id: i64, list: &str, filter: &str, now: Timestamp) -> StoreResult<()>;
+    async fn save_filter(
+        &self,
+        user_id: i64,
+        list: &str,
+        filter: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     // --- journal
     /// Records an action that changed no stored object (such as `su`).

@@ -11,7 +11,8 @@ pub(crate) const STATUS_SQL: &str = "CASE WHEN o.state = 'running' THEN 'running
      WHEN o.manual THEN 'manual' WHEN o.state = 'error' THEN 'error' ELSE 'waiting' END";
 
 /// The columns of an operation list row, in the order `operation_row` reads them.
-pub(crate) const ROW_SELECT: &str = "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, \
+pub(crate) const ROW_SELECT: &str =
+    "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, \
      o.client_id, c.name AS client_name, o.cdate, o.trycount, o.module_id, m.name AS module_name, \
      o.task_id, o.state, o.manual, o.comment, o.last_error \
      FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
@@ -21,13 +22,15 @@ pub(crate) const OPERATION_SELECT: &str = "SELECT id, intname, item_id, client_i
      trycount, manual, comment, state, task_id, next_run_at, run_requested, stop_requested, last_error, \
      updated_at FROM operation";
 
-pub(crate) const MODULE_SELECT: &str = "SELECT id, name, kind, target, secret, panel_url, max_running, \
+pub(crate) const MODULE_SELECT: &str =
+    "SELECT id, name, kind, target, secret, panel_url, max_running, \
      max_tries, timeout_secs, enabled FROM processing_module";
 
 pub(crate) const SESSION_SELECT: &str = "SELECT s.id_hash, s.user_id, u.name AS user_name, s.level, s.client_id, \
      s.parent_hash, s.lang, s.created_at, s.last_seen_at FROM session s JOIN app_user u ON u.id = s.user_id";
 
-pub(crate) const ATTEMPT_SELECT: &str = "SELECT id, operation_id, item_id, started_at, finished_at, outcome, \
+pub(crate) const ATTEMPT_SELECT: &str =
+    "SELECT id, operation_id, item_id, started_at, finished_at, outcome, \
      error_type, error_message, task_id, log FROM attempt";
 
 /// The SQL expression a sort column orders by.

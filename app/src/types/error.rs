@@ -46,7 +46,11 @@ pub struct FieldError {
 impl FieldError {
     /// A refusal of `field`'s `value` for `reason`.
     pub fn new(field: &str, value: &str, reason: FieldReason) -> FieldError {
-        FieldError { field: field.to_owned(), value: value.to_owned(), reason }
+        FieldError {
+            field: field.to_owned(),
+            value: value.to_owned(),
+            reason,
+        }
     }
 
     /// A sentence for a person, in `lang`.
@@ -55,28 +59,54 @@ impl FieldError {
         match (&self.reason, lang) {
             (FieldReason::Required, Lang::En) => format!("The field '{f}' is required"),
             (FieldReason::Required, Lang::Ru) => format!("Поле '{f}' обязательно"),
-            (FieldReason::Unknown, Lang::En) => format!("'{}' is not an accepted value of '{f}'", self.value),
-            (FieldReason::Unknown, Lang::Ru) => format!("Недопустимое значение '{}' поля '{f}'", self.value),
-            (FieldReason::NotANumber, Lang::En) => format!("The field '{f}' must be a whole number"),
+            (FieldReason::Unknown, Lang::En) => {
+                format!("'{}' is not an accepted value of '{f}'", self.value)
+            }
+            (FieldReason::Unknown, Lang::Ru) => {
+                format!("Недопустимое значение '{}' поля '{f}'", self.value)
+            }
+            (FieldReason::NotANumber, Lang::En) => {
+                format!("The field '{f}' must be a whole number")
+            }
             (FieldReason::NotANumber, Lang::Ru) => format!("Поле '{f}' должно быть целым числом"),
             (FieldReason::Negative, Lang::En) => format!("The field '{f}' must be 0 or more"),
             (FieldReason::Negative, Lang::Ru) => format!("Поле '{f}' не может быть меньше 0"),
             (FieldReason::BelowOne, Lang::En) => format!("The field '{f}' must be 1 or more"),
             (FieldReason::BelowOne, Lang::Ru) => format!("Поле '{f}' не может быть меньше 1"),
-            (FieldReason::BadDate, Lang::En) => format!("The field '{f}' must be a date and time: YYYY-MM-DD HH:MM:SS"),
-            (FieldReason::BadDate, Lang::Ru) => format!("Поле '{f}' должно содержать дату и время: ГГГГ-ММ-ДД ЧЧ:ММ:СС"),
+            (FieldReason::BadDate, Lang::En) => {
+                format!("The field '{f}' must be a date and time: YYYY-MM-DD HH:MM:SS")
+            }
+            (FieldReason::BadDate, Lang::Ru) => {
+                format!("Поле '{f}' должно содержать дату и время: ГГГГ-ММ-ДД ЧЧ:ММ:СС")
+            }
             (FieldReason::BadSwitch, Lang::En) => format!("The field '{f}' takes 'on' or 'off'"),
-            (FieldReason::BadSwitch, Lang::Ru) => format!("Поле '{f}' принимает значения 'on' или 'off'"),
-            (FieldReason::TooLong(max), Lang::En) => format!("The field '{f}' is longer than {max} characters"),
+            (FieldReason::BadSwitch, Lang::Ru) => {
+                format!("Поле '{f}' принимает значения 'on' или 'off'")
+            }
+            (FieldReason::TooLong(max), Lang::En) => {
+                format!("The field '{f}' is longer than {max} characters")
+            }
             (FieldReason::TooLong(max), Lang::Ru) => format!("Поле '{f}' длиннее {max} символов"),
-            (FieldReason::TooShort(min), Lang::En) => format!("The field '{f}' needs at least {min} characters"),
-            (FieldReason::TooShort(min), Lang::Ru) => format!("Поле '{f}' должно содержать не менее {min} символов"),
+            (FieldReason::TooShort(min), Lang::En) => {
+                format!("The field '{f}' needs at least {min} characters")
+            }
+            (FieldReason::TooShort(min), Lang::Ru) => {
+                format!("Поле '{f}' должно содержать не менее {min} символов")
+            }
             (FieldReason::NotFound, Lang::En) => format!("'{f}' {} does not exist", self.value),
             (FieldReason::NotFound, Lang::Ru) => format!("Объект '{f}' {} не найден", self.value),
-            (FieldReason::Taken, Lang::En) => format!("The value '{}' of '{f}' is already taken", self.value),
-            (FieldReason::Taken, Lang::Ru) => format!("Значение '{}' поля '{f}' уже занято", self.value),
-            (FieldReason::BadUrl, Lang::En) => format!("The field '{f}' must be an http:// or https:// URL"),
-            (FieldReason::BadUrl, Lang::Ru) => format!("Поле '{f}' должно содержать адрес http:// или https://"),
+            (FieldReason::Taken, Lang::En) => {
+                format!("The value '{}' of '{f}' is already taken", self.value)
+            }
+            (FieldReason::Taken, Lang::Ru) => {
+                format!("Значение '{}' поля '{f}' уже занято", self.value)
+            }
+            (FieldReason::BadUrl, Lang::En) => {
+                format!("The field '{f}' must be an http:// or https:// URL")
+            }
+            (FieldReason::BadUrl, Lang::Ru) => {
+                format!("Поле '{f}' должно содержать адрес http:// или https://")
+            }
         }
     }
 }
@@ -101,7 +131,11 @@ pub enum AppError {
     Value { fields: Vec<FieldError> },
     /// The change conflicts with the object's state or another object (type `exists`).
     #[error("{object} {value}: conflict")]
-    Exists { object: String, value: String, reason: Conflict },
+    Exists {
+        object: String,
+        value: String,
+        reason: Conflict,
+    },
     /// Something failed inside the server; details are in its log, never here.
     #[error("internal error")]
     Internal,
@@ -145,9 +179,24 @@ impl AppError {
     /// A sentence for a person, in `lang`.
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            AppError::Auth => lang.pick("Неверное имя пользователя или пароль, или сессия истекла", "Wrong user name or password, or the session has expired").into(),
-            AppError::Throttled => lang.pick("Слишком много неудачных попыток входа, попробуйте позже", "Too many failed logins; try again later").into(),
-            AppError::Access => lang.pick("Недостаточно прав для этой функции", "Your access level does not allow this function").into(),
+            AppError::Auth => lang
+                .pick(
+                    "Неверное имя пользователя или пароль, или сессия истекла",
+                    "Wrong user name or password, or the session has expired",
+                )
+                .into(),
+            AppError::Throttled => lang
+                .pick(
+                    "Слишком много неудачных попыток входа, попробуйте позже",
+                    "Too many failed logins; try again later",
+                )
+                .into(),
+            AppError::Access => lang
+                .pick(
+                    "Недостаточно прав для этой функции",
+                    "Your access level does not allow this function",
+                )
+                .into(),
             AppError::Missed { object, value } => match lang {
                 Lang::Ru => format!("Объект '{object}' со значением '{value}' не найден"),
                 Lang::En => format!("No {object} with id '{value}'"),
@@ -157,23 +206,47 @@ impl AppError {
                 .map(|f| f.message(lang))
                 .collect::<Vec<_>>()
                 .join("; "),
-            AppError::Exists { object, value, reason } => {
+            AppError::Exists {
+                object,
+                value,
+                reason,
+            } => {
                 let why = match reason {
-                    Conflict::ActiveOperation => lang.pick("у услуги уже есть текущая операция", "the service already has an active operation"),
-                    Conflict::Running => lang.pick("операция выполняется", "the operation is running"),
-                    Conflict::NotRunning => lang.pick("операция не выполняется", "the operation is not running"),
-                    Conflict::HasTask => lang.pick("у операции уже есть задача", "the operation already has a task"),
+                    Conflict::ActiveOperation => lang.pick(
+                        "у услуги уже есть текущая операция",
+                        "the service already has an active operation",
+                    ),
+                    Conflict::Running => {
+                        lang.pick("операция выполняется", "the operation is running")
+                    }
+                    Conflict::NotRunning => {
+                        lang.pick("операция не выполняется", "the operation is not running")
+                    }
+                    Conflict::HasTask => lang.pick(
+                        "у операции уже есть задача",
+                        "the operation already has a task",
+                    ),
                     Conflict::NameTaken => lang.pick("имя уже занято", "the name is taken"),
-                    Conflict::NoPanel => lang.pick("у обработчика не задан адрес панели", "the processing module has no panel URL"),
-                    Conflict::ModuleOff => lang.pick("обработчик выключен", "the processing module is switched off"),
+                    Conflict::NoPanel => lang.pick(
+                        "у обработчика не задан адрес панели",
+                        "the processing module has no panel URL",
+                    ),
+                    Conflict::ModuleOff => lang.pick(
+                        "обработчик выключен",
+                        "the processing module is switched off",
+                    ),
                 };
                 match lang {
                     Lang::Ru => format!("{object} {value}: {why}"),
                     Lang::En => format!("{object} {value}: {why}"),
                 }
             }
-            AppError::Internal => lang.pick("Внутренняя ошибка сервера", "Internal server error").into(),
-            AppError::Transport(_) => lang.pick("Сервер недоступен", "The server could not be reached").into(),
+            AppError::Internal => lang
+                .pick("Внутренняя ошибка сервера", "Internal server error")
+                .into(),
+            AppError::Transport(_) => lang
+                .pick("Сервер недоступен", "The server could not be reached")
+                .into(),
         }
     }
 }

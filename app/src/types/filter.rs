@@ -81,7 +81,9 @@ impl SortColumn {
 
     /// Reads a column name.
     pub fn parse(name: &str) -> Option<SortColumn> {
-        SortColumn::ALL.into_iter().find(|c| c.name() == name.trim())
+        SortColumn::ALL
+            .into_iter()
+            .find(|c| c.name() == name.trim())
     }
 }
 

@@ -54,7 +54,10 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_first_supported_tag() {
-        assert_eq!(Lang::from_accept_language("de-DE,ru;q=0.8,en;q=0.5"), Lang::Ru);
+        assert_eq!(
+            Lang::from_accept_language("de-DE,ru;q=0.8,en;q=0.5"),
+            Lang::Ru
+        );
         assert_eq!(Lang::from_accept_language("en-GB,ru"), Lang::En);
         assert_eq!(Lang::from_accept_language("fr"), Lang::En);
     }

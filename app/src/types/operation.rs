@@ -21,7 +21,12 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order a filter offers them.
-    pub const ALL: [Status; 4] = [Status::Waiting, Status::Running, Status::Error, Status::Manual];
+    pub const ALL: [Status; 4] = [
+        Status::Waiting,
+        Status::Running,
+        Status::Error,
+        Status::Manual,
+    ];
 
     /// The raw value (`$orig`).
     pub fn raw(self) -> &'static str {
@@ -43,7 +48,10 @@ impl Status {
         match self {
             Status::Waiting => lang.pick("Ожидает выполнения", "Waiting"),
             Status::Running => lang.pick("Выполняется", "Running"),
-            Status::Error => lang.pick("Ошибка, перезапуск по расписанию", "Error, restart scheduled"),
+            Status::Error => lang.pick(
+                "Ошибка, перезапуск по расписанию",
+                "Error, restart scheduled",
+            ),
             Status::Manual => lang.pick("Требует вмешательства", "Needs attention"),
         }
     }

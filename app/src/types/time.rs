@@ -32,7 +32,12 @@ impl Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
             return Some(Timestamp(t.timestamp_millis()));
         }
-        for format in [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        for format in [
+            DATETIME_FORMAT,
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+        ] {
             if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
                 return Some(Timestamp(t.and_utc().timestamp_millis()));
             }
@@ -52,7 +57,12 @@ mod tests {
     fn a_billmanager_date_time_round_trips() {
         let t = Timestamp::parse("2025-01-10 12:00:00").expect("valid");
         assert_eq!(t.format(), "2025-01-10 12:00:00");
-        assert_eq!(Timestamp::parse("2025-01-10").map(Timestamp::format).as_deref(), Some("2025-01-10 00:00:00"));
+        assert_eq!(
+            Timestamp::parse("2025-01-10")
+                .map(Timestamp::format)
+                .as_deref(),
+            Some("2025-01-10 00:00:00")
+        );
     }
 
     #[test]

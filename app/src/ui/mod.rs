@@ -55,3 +55,12 @@ pub(crate) fn hydrated() -> ReadSignal<bool> {
     Effect::new(move |_| set_hydrated.set(true));
     hydrated
 }
+
+/// Makes a server-side `<Redirect>` a real `302 Found`, so that a browser without JS (or curl)
+/// follows it too; in the browser the router navigates by itself.
+pub(crate) fn redirect_status() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FOUND);
+    }
+}

@@ -43,7 +43,10 @@ pub fn OperationsPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        Ok(None) => {
+                            super::redirect_status();
+                            view! { <Redirect path="/login"/> }.into_any()
+                        }
                         Err(e) => view! { <p class="error" role="alert">{e.message(Lang::En)}</p> }.into_any(),
                     }
                 })}
@@ -86,7 +89,11 @@ fn OperationTable(page: Page<OperationRow>, lang: Lang) -> impl IntoView {
     ];
     let last_page = page.total.div_ceil(u64::from(page.page_size.max(1))).max(1);
     let current = page.page;
-    let total = if page.total_exact { page.total.to_string() } else { format!("{}+", page.total) };
+    let total = if page.total_exact {
+        page.total.to_string()
+    } else {
+        format!("{}+", page.total)
+    };
     let rows = page.rows;
     view! {
         <table class="operations" id="operations">

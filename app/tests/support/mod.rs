@@ -35,7 +35,10 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.pg_drop.take() {
             // Drop runs outside async: use a runtime of our own on a thread of our own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
                     sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -49,8 +52,17 @@ impl Drop for TestDb {
     }
 }
 
-fn new_db(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>, pg_drop: Option<(String, String)>) -> TestDb {
-    TestDb { store, clock: Arc::new(ManualClock::new(T0)), _dir: dir, pg_drop }
+fn new_db(
+    store: Arc<dyn Store>,
+    dir: Option<tempfile::TempDir>,
+    pg_drop: Option<(String, String)>,
+) -> TestDb {
+    TestDb {
+        store,
+        clock: Arc::new(ManualClock::new(T0)),
+        _dir: dir,
+        pg_drop,
+    }
 }
 
 /// A fresh SQLite database in a temporary directory.
@@ -64,7 +76,9 @@ pub async fn sqlite() -> TestDb {
 
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -103,7 +117,9 @@ pub async fn postgres() -> Option<TestDb> {
         .execute(&mut conn)
         .await
         .expect("create test database");
-    let store = app::store::connect(&with_database(&admin_url, &name)).await.expect("open postgres");
+    let store = app::store::connect(&with_database(&admin_url, &name))
+        .await
+        .expect("open postgres");
     store.migrate().await.expect("migrate postgres");
     Some(new_db(store, None, Some((admin_url, name))))
 }
@@ -153,7 +169,13 @@ pub fn actor_with(level: Level, client_id: Option<i64>) -> Actor {
 
 #[test]
 fn database_names_are_replaced_in_urls() {
-    assert_eq!(with_database("postgres://u:p@h:5432/postgres", "x"), "postgres://u:p@h:5432/x");
-    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    assert_eq!(
+        with_database("postgres://u:p@h:5432/postgres", "x"),
+        "postgres://u:p@h:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

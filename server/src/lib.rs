@@ -1,0 +1,7 @@
+//! The billops server: configuration, the command line, and the HTTP router. The binary
+//! (`main.rs`) only parses arguments and calls [`cli::run`]; tests drive [`router::router`]
+//! directly, without a socket.
+
+pub mod cli;
+pub mod config;
+pub mod router;

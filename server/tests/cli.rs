@@ -1,0 +1,317 @@
+//! The `billops` command line, run as a real process on a fresh SQLite file (and once on
+//! PostgreSQL): each `add` prints the new id alone on its last line; errors go to stderr with a
+//! non-zero status and say what was wrong.
+
+use std::process::{Command, Output};
+
+struct Db {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+fn sqlite() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    Db { _dir: dir, url }
+}
+
+fn billops(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_billops"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("BILLOPS_LOG", "error")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run billops")
+}
+
+/// Runs a command that must succeed and returns the last line of its output.
+fn last_line(db: &str, args: &[&str]) -> String {
+    let out = billops(db, args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().last().unwrap_or_default().to_owned()
+}
+
+fn fails_saying(db: &str, args: &[&str], needle: &str) {
+    let out = billops(db, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} printed to stdout on failure"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: stderr {stderr:?} lacks {needle:?}"
+    );
+}
+
+/// Registers a module, a client and a service; returns their ids.
+fn register(db: &str) -> (i64, i64, i64) {
+    let module: i64 = last_line(
+        db,
+        &[
+            "module",
+            "add",
+            "VM",
+            "--kind",
+            "exec",
+            "--program",
+            "/bin/true",
+            "--panel-url",
+            "https://vm.example",
+        ],
+    )
+    .parse()
+    .expect("module id");
+    let client: i64 = last_line(
+        db,
+        &[
+            "client",
+            "add",
+            "Northwind",
+            "--email",
+            "ops@northwind.example",
+        ],
+    )
+    .parse()
+    .expect("client id");
+    let service: i64 = last_line(
+        db,
+        &[
+            "service",
+            "add",
+            "--client",
+            &client.to_string(),
+            "--module",
+            &module.to_string(),
+            "--itemtype",
+            "vds",
+            "--name",
+            "vm1.example",
+        ],
+    )
+    .parse()
+    .expect("service id");
+    (module, client, service)
+}
+
+#[test]
+fn each_add_prints_the_new_id_alone_on_its_last_line() {
+    let db = sqlite();
+    let (module, client, service) = register(&db.url);
+    assert_eq!((module, client, service), (1, 1, 1));
+    let second: i64 = last_line(&db.url, &["client", "add", "Acme"])
+        .parse()
+        .expect("id");
+    assert_eq!(second, 2);
+    let user: i64 = last_line(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "anna",
+            "--password",
+            "long-password",
+            "--level",
+            "user",
+            "--client",
+            "1",
+        ],
+    )
+    .parse()
+    .expect("user id");
+    assert_eq!(user, 1);
+}
+
+#[test]
+fn an_http_module_secret_is_never_listed() {
+    let db = sqlite();
+    last_line(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "Hook",
+            "--kind",
+            "http",
+            "--url",
+            "https://hook.example/x",
+            "--secret",
+            "topsecret42",
+            "--max-tries",
+            "3",
+        ],
+    );
+    let out = billops(&db.url, &["module", "list"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        listing.contains("Hook\thttp\thttps://hook.example/x\t***"),
+        "{listing}"
+    );
+    assert!(!listing.contains("topsecret42"));
+}
+
+#[test]
+fn bad_input_fails_with_a_message_on_stderr() {
+    let db = sqlite();
+    register(&db.url);
+    fails_saying(&db.url, &["client", "add", "  "], "'name' is required");
+    fails_saying(
+        &db.url,
+        &[
+            "service",
+            "add",
+            "--client",
+            "99",
+            "--module",
+            "1",
+            "--itemtype",
+            "vds",
+            "--name",
+            "x",
+        ],
+        "'client' 99 does not exist",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "VM",
+            "--kind",
+            "exec",
+            "--program",
+            "/bin/true",
+        ],
+        "already taken",
+    );
+    fails_saying(&db.url, &["module", "add", "X", "--kind", "http"], "--url");
+    fails_saying(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "Y",
+            "--kind",
+            "http",
+            "--url",
+            "ftp://nope",
+        ],
+        "http:// or https://",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "Z",
+            "--kind",
+            "exec",
+            "--program",
+            "/bin/true",
+            "--max-running",
+            "0",
+        ],
+        "1 or more",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--password",
+            "short",
+            "--level",
+            "admin",
+        ],
+        "at least 8",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--password",
+            "long-password",
+            "--level",
+            "boss",
+        ],
+        "invalid value 'boss'",
+    );
+    fails_saying("mysql://x", &["migrate"], "unsupported database URL");
+}
+
+#[test]
+fn demo_loads_once_and_prints_fresh_admin_credentials() {
+    let db = sqlite();
+    let out = billops(&db.url, &["demo", "--program", "../modules/demo-module.sh"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "demo data loaded: 4 processing modules, 20 clients, 100 services, 200 operations"
+        ),
+        "{text}"
+    );
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("admin password: "))
+        .expect("password line")
+        .to_owned();
+    assert_eq!(password.len(), 16);
+    let again = billops(&db.url, &["demo", "--program", "../modules/demo-module.sh"]);
+    let again_text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again_text.contains("demo data left as it is"),
+        "{again_text}"
+    );
+    assert!(!again_text.contains(&password), "a new password every time");
+}
+
+#[test]
+fn the_same_commands_work_on_postgres() {
+    let Ok(admin_url) = std::env::var("BILLOPS_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err() && std::env::var("BILLOPS_SKIP_POSTGRES").is_ok(),
+            "BILLOPS_TEST_POSTGRES_URL is not set"
+        );
+        return;
+    };
+    let name = format!("billops_cli_{}", std::process::id());
+    let psql = |sql: &str| {
+        // The URL's own database is reachable: create and drop ours through the binary's store.
+        Command::new("psql")
+            .arg(&admin_url)
+            .args(["-qtAc", sql])
+            .output()
+            .expect("psql")
+    };
+    assert!(psql(&format!("DROP DATABASE IF EXISTS {name}"))
+        .status
+        .success());
+    assert!(psql(&format!("CREATE DATABASE {name}")).status.success());
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("odd URL"),
+    };
+    let (module, client, service) = register(&url);
+    assert_eq!((module, client, service), (1, 1, 1));
+    fails_saying(&url, &["client", "add", ""], "'name' is required");
+    assert!(psql(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .status
+        .success());
+}

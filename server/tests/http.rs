@@ -1,0 +1,209 @@
+//! The HTTP surface through the router, without a socket: login, the session cookie, and the
+//! server-rendered list of current operations.
+
+use std::sync::Arc;
+
+use app::service::{Actor, Services, SystemClock};
+use app::types::Level;
+use axum::body::Body;
+use axum::http::{header, Request, Response, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Site {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn site() -> Site {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = app::store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("http.db").display()
+    ))
+    .await
+    .expect("store");
+    store.migrate().await.expect("migrate");
+    let services = Services::new(store, Arc::new(SystemClock));
+    let cli = Actor::command_line();
+    services
+        .load_demo(&cli, "/bin/true")
+        .await
+        .expect("demo")
+        .expect("loaded");
+    services
+        .add_user(&cli, "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("admin");
+    services
+        .add_user(&cli, "viewer", "long-password", Level::Readonly, None)
+        .await
+        .expect("readonly");
+    services
+        .add_user(&cli, "client", "long-password", Level::User, Some(1))
+        .await
+        .expect("client user");
+    let options = server::config::site_options("127.0.0.1:0".parse().expect("addr"));
+    Site {
+        router: server::router::router(services, options),
+        _dir: dir,
+    }
+}
+
+async fn send(site: &Site, request: Request<Body>) -> Response<Body> {
+    site.router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("response")
+}
+
+async fn body_text(response: Response<Body>) -> String {
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn login_request(user: &str, password: &str, lang: &str) -> Request<Body> {
+    Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .body(Body::from(format!("username={user}&password={password}")))
+        .expect("request")
+}
+
+/// Logs in and returns the `Cookie` header value to send back.
+async fn login(site: &Site, user: &str, lang: &str) -> String {
+    let response = send(site, login_request(user, "long-password", lang)).await;
+    assert!(
+        response.status().is_redirection(),
+        "login answered {}",
+        response.status()
+    );
+    let set_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("set-cookie")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
+async fn get(site: &Site, path: &str, cookie: Option<&str>) -> Response<Body> {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(site, request.body(Body::empty()).expect("request")).await
+}
+
+#[tokio::test]
+async fn a_visitor_without_a_session_is_sent_to_the_login_form() {
+    let site = site().await;
+    let response = get(&site, "/", None).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(
+        response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
+    let form = body_text(get(&site, "/login", None).await).await;
+    assert!(
+        form.contains("name=\"username\"") && form.contains("name=\"password\""),
+        "{form}"
+    );
+}
+
+#[tokio::test]
+async fn logging_in_sets_an_http_only_same_site_strict_cookie() {
+    let site = site().await;
+    let response = send(&site, login_request("boss", "long-password", "en")).await;
+    assert!(response.status().is_redirection());
+    assert_eq!(
+        response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/")
+    );
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie");
+    assert!(cookie.starts_with("billmgrses5="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert_eq!(
+        cookie.split(';').next().map(str::len),
+        Some("billmgrses5=".len() + 64)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_sets_no_cookie_and_says_why() {
+    let site = site().await;
+    let response = send(&site, login_request("boss", "not-the-password", "en")).await;
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    let text = body_text(response).await;
+    assert!(text.contains("Auth"), "{text}");
+}
+
+#[tokio::test]
+async fn the_list_is_server_rendered_in_the_session_language() {
+    let site = site().await;
+    let cookie = login(&site, "boss", "ru-RU,ru;q=0.9").await;
+    let response = get(&site, "/", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    assert_eq!(
+        html.matches("<tr data-id=").count(),
+        50,
+        "a full first page of rows"
+    );
+    for label in [
+        "Ожидает выполнения",
+        "Выполняется",
+        "Ошибка, перезапуск по расписанию",
+        "Требует вмешательства",
+    ] {
+        assert!(html.contains(label), "status label {label} missing");
+    }
+    assert!(html.contains("Текущие операции"));
+    assert!(
+        html.contains("Всего: 100"),
+        "the total of current operations"
+    );
+    let page2 = body_text(get(&site, "/?page=2", Some(&cookie)).await).await;
+    assert_eq!(page2.matches("<tr data-id=").count(), 50);
+    assert!(page2.contains("2 / 2"));
+}
+
+#[tokio::test]
+async fn a_readonly_admin_sees_the_list_and_a_client_user_does_not() {
+    let site = site().await;
+    let viewer = login(&site, "viewer", "en").await;
+    let html = body_text(get(&site, "/", Some(&viewer)).await).await;
+    assert!(html.contains("Current operations") && html.contains("<tr data-id="));
+    let client = login(&site, "client", "en").await;
+    let html = body_text(get(&site, "/", Some(&client)).await).await;
+    assert!(!html.contains("<tr data-id="));
+    assert!(html.contains("does not allow this function"), "{html}");
+}
+
+#[tokio::test]
+async fn an_unknown_session_cookie_is_treated_as_no_session() {
+    let site = site().await;
+    let response = get(&site, "/", Some("billmgrses5=0000")).await;
+    assert!(response.status().is_redirection());
+}
