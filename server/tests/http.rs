@@ -51,6 +51,12 @@ async fn site() -> Site {
     }
 }
 
+/// Runs a test on a `LocalSet`: with the `hydrate` feature unified in (a `cargo test
+/// --workspace` build), leptos spawns local tasks while rendering.
+async fn local(test: impl std::future::Future<Output = ()>) {
+    tokio::task::LocalSet::new().run_until(test).await;
+}
+
 async fn send(site: &Site, request: Request<Body>) -> Response<Body> {
     site.router
         .clone()
@@ -72,6 +78,8 @@ async fn body_text(response: Response<Body>) -> String {
 fn login_request(user: &str, password: &str, lang: &str) -> Request<Body> {
     Request::post("/api/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        // A browser's form post without JS: the server function answers with a redirect.
+        .header(header::ACCEPT, "text/html")
         .header(header::ACCEPT_LANGUAGE, lang)
         .body(Body::from(format!("username={user}&password={password}")))
         .expect("request")
@@ -105,105 +113,123 @@ async fn get(site: &Site, path: &str, cookie: Option<&str>) -> Response<Body> {
 
 #[tokio::test]
 async fn a_visitor_without_a_session_is_sent_to_the_login_form() {
-    let site = site().await;
-    let response = get(&site, "/", None).await;
-    assert!(response.status().is_redirection(), "{}", response.status());
-    assert_eq!(
-        response
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok()),
-        Some("/login")
-    );
-    let form = body_text(get(&site, "/login", None).await).await;
-    assert!(
-        form.contains("name=\"username\"") && form.contains("name=\"password\""),
-        "{form}"
-    );
+    local(async {
+        let site = site().await;
+        let response = get(&site, "/", None).await;
+        assert!(response.status().is_redirection(), "{}", response.status());
+        assert_eq!(
+            response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some("/login")
+        );
+        let form = body_text(get(&site, "/login", None).await).await;
+        assert!(
+            form.contains("name=\"username\"") && form.contains("name=\"password\""),
+            "{form}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn logging_in_sets_an_http_only_same_site_strict_cookie() {
-    let site = site().await;
-    let response = send(&site, login_request("boss", "long-password", "en")).await;
-    assert!(response.status().is_redirection());
-    assert_eq!(
-        response
+    local(async {
+        let site = site().await;
+        let response = send(&site, login_request("boss", "long-password", "en")).await;
+        assert!(response.status().is_redirection());
+        assert_eq!(
+            response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some("/")
+        );
+        let cookie = response
             .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok()),
-        Some("/")
-    );
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie");
-    assert!(cookie.starts_with("billmgrses5="), "{cookie}");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    assert_eq!(
-        cookie.split(';').next().map(str::len),
-        Some("billmgrses5=".len() + 64)
-    );
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .expect("cookie");
+        assert!(cookie.starts_with("billmgrses5="), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        assert_eq!(
+            cookie.split(';').next().map(str::len),
+            Some("billmgrses5=".len() + 64)
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_wrong_password_sets_no_cookie_and_says_why() {
-    let site = site().await;
-    let response = send(&site, login_request("boss", "not-the-password", "en")).await;
-    assert!(response.headers().get(header::SET_COOKIE).is_none());
-    let text = body_text(response).await;
-    assert!(text.contains("Auth"), "{text}");
+    local(async {
+        let site = site().await;
+        let response = send(&site, login_request("boss", "not-the-password", "en")).await;
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        let text = body_text(response).await;
+        assert!(text.contains("Auth"), "{text}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_list_is_server_rendered_in_the_session_language() {
-    let site = site().await;
-    let cookie = login(&site, "boss", "ru-RU,ru;q=0.9").await;
-    let response = get(&site, "/", Some(&cookie)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = body_text(response).await;
-    assert_eq!(
-        html.matches("<tr data-id=").count(),
-        50,
-        "a full first page of rows"
-    );
-    for label in [
-        "Ожидает выполнения",
-        "Выполняется",
-        "Ошибка, перезапуск по расписанию",
-        "Требует вмешательства",
-    ] {
-        assert!(html.contains(label), "status label {label} missing");
-    }
-    assert!(html.contains("Текущие операции"));
-    assert!(
-        html.contains("Всего: 100"),
-        "the total of current operations"
-    );
-    let page2 = body_text(get(&site, "/?page=2", Some(&cookie)).await).await;
-    assert_eq!(page2.matches("<tr data-id=").count(), 50);
-    assert!(page2.contains("2 / 2"));
+    local(async {
+        let site = site().await;
+        let cookie = login(&site, "boss", "ru-RU,ru;q=0.9").await;
+        let response = get(&site, "/", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = body_text(response).await;
+        assert_eq!(
+            html.matches("<tr data-id=").count(),
+            50,
+            "a full first page of rows"
+        );
+        for label in [
+            "Ожидает выполнения",
+            "Выполняется",
+            "Ошибка, перезапуск по расписанию",
+            "Требует вмешательства",
+        ] {
+            assert!(html.contains(label), "status label {label} missing");
+        }
+        assert!(html.contains("Текущие операции"));
+        assert!(
+            html.contains("Всего: 100"),
+            "the total of current operations"
+        );
+        let page2 = body_text(get(&site, "/?page=2", Some(&cookie)).await).await;
+        assert_eq!(page2.matches("<tr data-id=").count(), 50);
+        assert!(page2.contains("2 / 2"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_readonly_admin_sees_the_list_and_a_client_user_does_not() {
-    let site = site().await;
-    let viewer = login(&site, "viewer", "en").await;
-    let html = body_text(get(&site, "/", Some(&viewer)).await).await;
-    assert!(html.contains("Current operations") && html.contains("<tr data-id="));
-    let client = login(&site, "client", "en").await;
-    let html = body_text(get(&site, "/", Some(&client)).await).await;
-    assert!(!html.contains("<tr data-id="));
-    assert!(html.contains("does not allow this function"), "{html}");
+    local(async {
+        let site = site().await;
+        let viewer = login(&site, "viewer", "en").await;
+        let html = body_text(get(&site, "/", Some(&viewer)).await).await;
+        assert!(html.contains("Current operations") && html.contains("<tr data-id="));
+        let client = login(&site, "client", "en").await;
+        let html = body_text(get(&site, "/", Some(&client)).await).await;
+        assert!(!html.contains("<tr data-id="));
+        assert!(html.contains("does not allow this function"), "{html}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn an_unknown_session_cookie_is_treated_as_no_session() {
-    let site = site().await;
-    let response = get(&site, "/", Some("billmgrses5=0000")).await;
-    assert!(response.status().is_redirection());
+    local(async {
+        let site = site().await;
+        let response = get(&site, "/", Some("billmgrses5=0000")).await;
+        assert!(response.status().is_redirection());
+    })
+    .await;
 }
