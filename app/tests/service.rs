@@ -514,15 +514,15 @@ async fn logins_sessions_and_expiry(db: &TestDb) {
         .await
         .expect("user");
     assert!(matches!(
-        svc.login("boss", "wrong-password", Lang::En).await,
+        svc.login("boss", "wrong-password", Lang::En, None).await,
         Err(app::service::AuthError::BadCredentials)
     ));
     assert!(matches!(
-        svc.login("nobody", "long-password", Lang::En).await,
+        svc.login("nobody", "long-password", Lang::En, None).await,
         Err(app::service::AuthError::BadCredentials)
     ));
     let (token, info) = svc
-        .login("boss", "long-password", Lang::Ru)
+        .login("boss", "long-password", Lang::Ru, None)
         .await
         .expect("login");
     assert_eq!((info.level, info.lang), (Level::Admin, Lang::Ru));
@@ -542,7 +542,7 @@ async fn logins_sessions_and_expiry(db: &TestDb) {
         Err(app::service::AuthError::NoSession)
     ));
     let (token, _) = svc
-        .login("boss", "long-password", Lang::En)
+        .login("boss", "long-password", Lang::En, None)
         .await
         .expect("login again");
     svc.logout(&token).await.expect("logout");
@@ -564,7 +564,7 @@ async fn su_opens_a_client_session_linked_to_the_admin(db: &TestDb) {
         .await
         .expect("user");
     let (admin_token, _) = svc
-        .login("boss", "long-password", Lang::En)
+        .login("boss", "long-password", Lang::En, None)
         .await
         .expect("login");
     let boss = svc.authenticate(&admin_token).await.expect("admin");
@@ -834,6 +834,132 @@ async fn demo_data_covers_every_status_once(db: &TestDb) {
     );
 }
 
+async fn failed_logins_are_throttled_per_user_and_per_address(db: &TestDb) {
+    let svc = db.services();
+    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    svc.add_user(&admin(), "other", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    for _ in 0..5 {
+        let r = svc.login("boss", "guess", Lang::En, Some("10.1.1.1")).await;
+        assert!(matches!(r, Err(app::service::AuthError::BadCredentials)));
+    }
+    let blocked = svc
+        .login("boss", "long-password", Lang::En, Some("10.2.2.2"))
+        .await;
+    assert!(
+        matches!(blocked, Err(app::service::AuthError::Throttled)),
+        "the right password is refused while throttled"
+    );
+    assert_eq!(
+        AppError::from(blocked.expect_err("throttled")),
+        AppError::Throttled
+    );
+    let same_addr = svc
+        .login("other", "long-password", Lang::En, Some("10.1.1.1"))
+        .await;
+    assert!(
+        matches!(same_addr, Err(app::service::AuthError::Throttled)),
+        "the address is throttled too"
+    );
+    svc.login("other", "long-password", Lang::En, Some("10.3.3.3"))
+        .await
+        .expect("another user elsewhere");
+    assert!(svc
+        .authenticate_password("boss", "long-password", Lang::En, None)
+        .await
+        .is_err());
+    db.clock
+        .advance(app::service::session::THROTTLE_WINDOW_MILLIS + 1);
+    svc.login("boss", "long-password", Lang::En, Some("10.1.1.1"))
+        .await
+        .expect("after the window");
+}
+
+async fn a_login_key_works_once_and_expires(db: &TestDb) {
+    let svc = db.services();
+    let client = svc.add_client(&admin(), "C", None).await.expect("client");
+    svc.add_user(&admin(), "cl", "long-password", Level::User, Some(client))
+        .await
+        .expect("user");
+    let key = "0123456789abcdef-key";
+    assert!(svc.new_login_key(&admin(), "cl", "short").await.is_err());
+    assert!(matches!(
+        svc.new_login_key(&admin(), "ghost", key).await,
+        Err(app::service::AuthError::NoUser(_))
+    ));
+    assert!(svc
+        .new_login_key(&actor_with(Level::Readonly, None), "cl", key)
+        .await
+        .is_err());
+    svc.new_login_key(&admin(), "cl", key)
+        .await
+        .expect("newkey");
+    assert!(
+        svc.login_with_key("other", key, Lang::En, None)
+            .await
+            .is_err(),
+        "the key is bound to its user"
+    );
+    let (token, info) = svc
+        .login_with_key("cl", key, Lang::En, None)
+        .await
+        .expect("key login");
+    assert_eq!((info.level, info.client_id), (Level::User, Some(client)));
+    svc.authenticate(&token).await.expect("session");
+    assert!(
+        svc.login_with_key("cl", key, Lang::En, None).await.is_err(),
+        "a key works once"
+    );
+    svc.new_login_key(&admin(), "cl", key)
+        .await
+        .expect("newkey again");
+    db.clock
+        .advance(app::service::session::LOGIN_KEY_MILLIS + 1);
+    assert!(
+        svc.login_with_key("cl", key, Lang::En, None).await.is_err(),
+        "an expired key is refused"
+    );
+}
+
+async fn an_admin_can_su_to_a_user_and_password_checks_keep_no_session(db: &TestDb) {
+    let svc = db.services();
+    let client = svc.add_client(&admin(), "C", None).await.expect("client");
+    svc.add_user(&admin(), "cl", "long-password", Level::User, Some(client))
+        .await
+        .expect("user");
+    svc.add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("admin");
+    let boss = svc
+        .authenticate_password("boss", "long-password", Lang::En, None)
+        .await
+        .expect("authinfo");
+    assert_eq!(
+        (boss.level, boss.session_hash.clone()),
+        (Level::Admin, None)
+    );
+    let token = svc.su_to_user(&boss, "cl").await.expect("su");
+    let as_client = svc.authenticate(&token).await.expect("client session");
+    assert_eq!(
+        (as_client.user_name.as_str(), as_client.client_id),
+        ("cl", Some(client))
+    );
+    assert!(
+        matches!(
+            svc.su_to_user(&as_client, "boss").await,
+            Err(app::service::AuthError::Denied(_))
+        ),
+        "a client cannot su"
+    );
+    assert!(matches!(
+        svc.su_to_user(&boss, "ghost").await,
+        Err(app::service::AuthError::NoUser(_))
+    ));
+}
+
 on_both_databases!(
     creating_an_operation_fills_defaults_and_journals,
     every_bad_field_is_named,
@@ -850,4 +976,7 @@ on_both_databases!(
     levels_limit_what_a_caller_may_do,
     reference_data_is_validated,
     demo_data_covers_every_status_once,
+    failed_logins_are_throttled_per_user_and_per_address,
+    a_login_key_works_once_and_expires,
+    an_admin_can_su_to_a_user_and_password_checks_keep_no_session,
 );

@@ -372,10 +372,13 @@ async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
     let bound = listener.local_addr().unwrap_or(listen);
     // On stdout, plainly: scripts that start the server on port 0 read the real address here.
     println!("billops listening on http://{bound}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the HTTP server failed")
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("the HTTP server failed")
 }

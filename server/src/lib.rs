@@ -2,6 +2,7 @@
 //! (`main.rs`) only parses arguments and calls [`cli::run`]; tests drive [`router::router`]
 //! directly, without a socket.
 
+pub mod billmgr;
 pub mod cli;
 pub mod config;
 pub mod router;

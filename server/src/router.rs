@@ -1,8 +1,11 @@
-//! The HTTP surface: the server-rendered UI and its server functions (under `/api`), and the
-//! static files of the site (the wasm bundle, CSS).
+//! The HTTP surface: the server-rendered UI and its server functions (under `/api`), the
+//! legacy `/billmgr` API, and the static files of the site (the wasm bundle, CSS).
 
 use app::service::Services;
 use app::{shell, App};
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::any;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -11,7 +14,12 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 /// a socket.
 pub fn router(services: Services, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let legacy = services.clone();
     Router::new()
+        .route(
+            "/billmgr",
+            any(move |request: Request<Body>| crate::billmgr::handle(legacy.clone(), request)),
+        )
         .leptos_routes_with_context(
             &options,
             routes,

@@ -12,7 +12,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     let services = context::services()?;
     let headers = context::headers().await?;
     let (token, _) = services
-        .login(&username, &password, context::browser_lang(&headers))
+        .login(&username, &password, context::browser_lang(&headers), None)
         .await?;
     set_session_cookie(token.expose(), false)?;
     leptos_axum::redirect("/");

@@ -67,12 +67,17 @@ impl Clock for ManualClock {
 pub struct Services {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    throttle: Arc<session::LoginThrottle>,
 }
 
 impl Services {
     /// Services over `store`, reading time from `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Services {
-        Services { store, clock }
+        Services {
+            store,
+            clock,
+            throttle: Arc::default(),
+        }
     }
 
     /// The store underneath (for the engine, which has its own rules).

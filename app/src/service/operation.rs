@@ -147,6 +147,23 @@ impl Services {
         })
     }
 
+    /// The form of a new operation (`runningoperation.edit` without `elid`): the values a
+    /// creation takes when a field is not sent.
+    pub async fn new_operation_form(
+        &self,
+        actor: &Actor,
+    ) -> Result<OperationInput, OperationError> {
+        actor.require_staff()?;
+        Ok(OperationInput {
+            intname: Some(String::new()),
+            item: Some(String::new()),
+            trycount: Some("0".into()),
+            cdate: Some(self.now().format()),
+            manual: Some("off".into()),
+            comment: Some(String::new()),
+        })
+    }
+
     /// Validates submitted fields over `base` (the current values, or the defaults on create).
     async fn validate_fields(
         &self,

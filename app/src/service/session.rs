@@ -19,6 +19,70 @@ pub const SESSION_IDLE_MILLIS: i64 = 60 * 60 * 1000;
 /// Shortest password `add_user` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+/// Failed logins allowed per user name, and per client address, within [`THROTTLE_WINDOW_MILLIS`];
+/// past that, logins from there are refused until the oldest failure ages out.
+pub const THROTTLE_FAILURES: usize = 5;
+/// The window failed logins are counted in: 15 minutes.
+pub const THROTTLE_WINDOW_MILLIS: i64 = 15 * 60 * 1000;
+
+/// Shortest key `session.newkey` accepts (BILLmanager: at least 16 characters).
+pub const MIN_KEY_CHARS: usize = 16;
+/// How long a pass-through login key stays usable.
+pub const LOGIN_KEY_MILLIS: i64 = 5 * 60 * 1000;
+
+/// Recent failed logins per user name and per client address, kept in memory (per node).
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
+}
+
+impl LoginThrottle {
+    fn keys(name: &str, addr: Option<&str>) -> Vec<String> {
+        let mut keys = vec![format!("user:{}", name.trim().to_lowercase())];
+        if let Some(addr) = addr {
+            keys.push(format!("addr:{addr}"));
+        }
+        keys
+    }
+
+    /// True when any of the keys has used up its failures within the window.
+    fn is_blocked(&self, keys: &[String], now: Timestamp) -> bool {
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.iter().any(|key| {
+            map.get_mut(key).is_some_and(|times| {
+                while times
+                    .front()
+                    .is_some_and(|t| *t < now.0 - THROTTLE_WINDOW_MILLIS)
+                {
+                    times.pop_front();
+                }
+                times.len() >= THROTTLE_FAILURES
+            })
+        })
+    }
+
+    fn record_failure(&self, keys: &[String], now: Timestamp) {
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for key in keys {
+            map.entry(key.clone()).or_default().push_back(now.0);
+        }
+    }
+
+    fn clear_user(&self, name: &str) {
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(&format!("user:{}", name.trim().to_lowercase()));
+    }
+}
+
 /// A session id as its holder has it: 64 hex characters. Shown once, to its holder only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionToken(String);
@@ -61,6 +125,15 @@ pub enum AuthError {
     /// No session with that id, or it expired.
     #[error("no such session, or it expired")]
     NoSession,
+    /// Too many failed logins for this user or from this address; try later.
+    #[error("too many failed logins")]
+    Throttled,
+    /// A field of the request was refused (such as a too short key).
+    #[error("invalid field")]
+    Invalid(Vec<FieldError>),
+    /// No user with this name.
+    #[error("no user {0}")]
+    NoUser(String),
     /// The session was not opened by `su`, so there is nothing to return to.
     #[error("not an su session")]
     NotSu,
@@ -74,6 +147,12 @@ impl From<AuthError> for AppError {
     fn from(error: AuthError) -> AppError {
         match error {
             AuthError::BadCredentials | AuthError::NoSession => AppError::Auth,
+            AuthError::Throttled => AppError::Throttled,
+            AuthError::Invalid(fields) => AppError::Value { fields },
+            AuthError::NoUser(name) => AppError::Missed {
+                object: "elid".into(),
+                value: name,
+            },
             AuthError::NotSu | AuthError::Denied(_) => AppError::Access,
             AuthError::Store(e) => internal(&e),
         }
@@ -246,21 +325,149 @@ impl Services {
         Ok(())
     }
 
-    /// Logs in with a name and password; returns the new session's id and what the UI may know.
+    /// Logs in with a name and password from client address `addr`; returns the new session's
+    /// id and what the UI may know. Failed logins are throttled per user and per address.
     pub async fn login(
         &self,
         name: &str,
         password: &str,
         lang: Lang,
+        addr: Option<&str>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
+        let keys = LoginThrottle::keys(name, addr);
+        if self.throttle.is_blocked(&keys, self.now()) {
+            return Err(AuthError::Throttled);
+        }
         let user = self.store.find_user(name.trim()).await?;
         let hash = user
             .as_ref()
             .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = verify_password(password.to_owned(), hash).await;
         let Some(user) = user.filter(|_| verified) else {
+            self.throttle.record_failure(&keys, self.now());
             return Err(AuthError::BadCredentials);
         };
+        self.throttle.clear_user(name);
+        self.open_session(&user, lang, None).await
+    }
+
+    /// Checks a name and password for one call (`authinfo=user:password`): no session is kept,
+    /// and failures are throttled as logins are.
+    pub async fn authenticate_password(
+        &self,
+        name: &str,
+        password: &str,
+        lang: Lang,
+        addr: Option<&str>,
+    ) -> Result<Actor, AuthError> {
+        let keys = LoginThrottle::keys(name, addr);
+        if self.throttle.is_blocked(&keys, self.now()) {
+            return Err(AuthError::Throttled);
+        }
+        let user = self.store.find_user(name.trim()).await?;
+        let hash = user
+            .as_ref()
+            .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+        let verified = verify_password(password.to_owned(), hash).await;
+        let Some(user) = user.filter(|_| verified) else {
+            self.throttle.record_failure(&keys, self.now());
+            return Err(AuthError::BadCredentials);
+        };
+        Ok(Actor {
+            user_id: Some(user.id),
+            user_name: user.name,
+            level: user.level,
+            client_id: user.client_id,
+            session_hash: None,
+            parent_hash: None,
+            lang,
+        })
+    }
+
+    /// Logs in with a pass-through key registered by `session.newkey` (once, before it expires).
+    pub async fn login_with_key(
+        &self,
+        name: &str,
+        key: &str,
+        lang: Lang,
+        addr: Option<&str>,
+    ) -> Result<(SessionToken, SessionInfo), AuthError> {
+        let keys = LoginThrottle::keys(name, addr);
+        if self.throttle.is_blocked(&keys, self.now()) {
+            return Err(AuthError::Throttled);
+        }
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let Some(user) = self
+            .store
+            .take_login_key(name.trim(), &hash, self.now())
+            .await?
+        else {
+            self.throttle.record_failure(&keys, self.now());
+            return Err(AuthError::BadCredentials);
+        };
+        self.open_session(&user, lang, None).await
+    }
+
+    /// Registers a one-time login key for user `name` (`session.newkey`): admins only; the key
+    /// must have at least [`MIN_KEY_CHARS`] characters and works for [`LOGIN_KEY_MILLIS`].
+    pub async fn new_login_key(
+        &self,
+        actor: &Actor,
+        name: &str,
+        key: &str,
+    ) -> Result<(), AuthError> {
+        actor.require_admin()?;
+        if key.chars().count() < MIN_KEY_CHARS {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "key",
+                "",
+                FieldReason::TooShort(MIN_KEY_CHARS),
+            )]));
+        }
+        let user = self
+            .store
+            .find_user(name.trim())
+            .await?
+            .ok_or_else(|| AuthError::NoUser(name.trim().into()))?;
+        let entry = self.journal(
+            actor,
+            "session.newkey",
+            "user",
+            Some(user.id),
+            String::new(),
+        );
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let expires = Timestamp(self.now().0 + LOGIN_KEY_MILLIS);
+        self.store
+            .insert_login_key(&hash, user.id, expires, &entry)
+            .await?;
+        Ok(())
+    }
+
+    /// Opens a session as user `name` (`func=su&elid=NAME`), linked to the admin's session when
+    /// there is one (with `authinfo` there is none, and nothing to return to).
+    pub async fn su_to_user(&self, actor: &Actor, name: &str) -> Result<SessionToken, AuthError> {
+        actor.require_admin()?;
+        let user = self
+            .store
+            .find_user(name.trim())
+            .await?
+            .ok_or_else(|| AuthError::NoUser(name.trim().into()))?;
+        let entry = self.journal(actor, "su", "user", Some(user.id), String::new());
+        self.store.insert_journal(&entry).await?;
+        let (token, _) = self
+            .open_session(&user, actor.lang, actor.session_hash.clone())
+            .await?;
+        Ok(token)
+    }
+
+    /// Opens a session for `user`, optionally linked to a parent session.
+    async fn open_session(
+        &self,
+        user: &UserRecord,
+        lang: Lang,
+        parent_hash: Option<String>,
+    ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let now = self.now();
         let token = SessionToken::generate();
         let record = SessionRecord {
@@ -269,7 +476,7 @@ impl Services {
             user_name: user.name.clone(),
             level: user.level,
             client_id: user.client_id,
-            parent_hash: None,
+            parent_hash,
             lang,
             created: now,
             last_seen: now,
@@ -321,15 +528,15 @@ impl Services {
         Ok(())
     }
 
-    /// Opens a client-level session for `client_id`, linked to the admin's session so that the
-    /// admin can return (`chlevel&lp=1`). Used by `runningoperation.su`.
+    /// Opens a client-level session for `client_id`, linked to the admin's session (when the
+    /// admin has one) so that the admin can return (`chlevel&lp=1`). Used by `runningoperation.su`.
     pub(crate) async fn open_client_session(
         &self,
         actor: &Actor,
         client_id: i64,
     ) -> Result<SessionToken, AuthError> {
         actor.require_admin()?;
-        let (Some(user_id), Some(parent)) = (actor.user_id, actor.session_hash.clone()) else {
+        let Some(user_id) = actor.user_id else {
             return Err(AuthError::NoSession);
         };
         let now = self.now();
@@ -341,7 +548,7 @@ impl Services {
                 user_name: actor.user_name.clone(),
                 level: Level::User,
                 client_id: Some(client_id),
-                parent_hash: Some(parent),
+                parent_hash: actor.session_hash.clone(),
                 lang: actor.lang,
                 created: now,
                 last_seen: now,

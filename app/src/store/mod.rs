@@ -423,6 +423,23 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the sessions idle since before `idle_cutoff`; returns how many.
     async fn delete_idle_sessions(&self, idle_cutoff: Timestamp) -> StoreResult<u64>;
 
+    /// Registers a one-time login key for a user (replacing none: keys are unique by hash).
+    async fn insert_login_key(
+        &self,
+        key_hash: &str,
+        user_id: i64,
+        expires: Timestamp,
+        journal: &JournalEntry,
+    ) -> StoreResult<()>;
+    /// Uses up a login key of user `name` that has not expired: returns the user, and the key is gone.
+    async fn take_login_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn get_user(&self, id: i64) -> StoreResult<Option<UserRecord>>;
+
     // --- saved filters
     async fn load_filter(&self, user_id: i64, list: &str) -> StoreResult<Option<String>>;
     async fn save_filter(

@@ -854,6 +854,61 @@ macro_rules! impl_store {
                     .transpose()
             }
 
+            async fn insert_login_key(
+                &self,
+                key_hash: &str,
+                user_id: i64,
+                expires: Timestamp,
+                entry: &JournalEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM login_key WHERE expires_at < $1")
+                    .bind(entry.at.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO login_key (key_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(key_hash)
+                    .bind(user_id)
+                    .bind(expires.0)
+                    .execute(&mut *tx)
+                    .await?;
+                journal(&mut *tx, entry).await?;
+                tx.commit().await
+            }
+
+            async fn take_login_key(&self, name: &str, key_hash: &str, now: Timestamp) -> StoreResult<Option<UserRecord>> {
+                let mut tx = self.pool.begin().await?;
+                let user_id: Option<i64> = sqlx::query_scalar(
+                    "DELETE FROM login_key WHERE key_hash = $1 AND expires_at >= $2 \
+                     AND user_id = (SELECT id FROM app_user WHERE name = $3) RETURNING user_id",
+                )
+                .bind(key_hash)
+                .bind(now.0)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let user = match user_id {
+                    Some(id) => sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|row| user_record(&row))
+                        .transpose()?,
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn get_user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
+                sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| user_record(&row))
+                    .transpose()
+            }
+
             async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, level, client_id, parent_hash, lang, created_at, \
