@@ -343,7 +343,7 @@ async fn demo(
     Ok(())
 }
 
-/// Serves HTTP until Ctrl-C, expiring idle sessions in the background.
+/// Serves HTTP until Ctrl-C, with upkeep (idle sessions, statistics) in the background.
 async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
     let options = crate::config::site_options(listen);
     if !std::path::Path::new(&*options.site_root)
@@ -355,13 +355,14 @@ async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
             "no built site here: pages render but do not hydrate (build with `cargo leptos build`)"
         );
     }
-    let expiry = services.clone();
+    let upkeep = services.clone();
     tokio::spawn(async move {
+        // The first tick is immediate: planner statistics are fresh from the start.
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = expiry.expire_sessions().await {
-                tracing::warn!(error = %e, "session expiry failed");
+            if let Err(e) = upkeep.maintain().await {
+                tracing::warn!(error = %e, "upkeep (session expiry, statistics) failed");
             }
         }
     });

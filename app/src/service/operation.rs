@@ -14,9 +14,9 @@ use crate::types::{
 /// Longest staff comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 1000;
 
-/// Totals are counted no further than this (or ten pages past the one shown, if deeper), so
-/// that a page of a huge list never counts the whole table.
-pub const COUNT_BOUND: u64 = 10_000;
+/// Totals are counted no further than this many rows past the end of the page shown, so that
+/// a page of a huge list never counts the whole table.
+pub const COUNT_BOUND: u64 = 1_000;
 
 /// Why an operation function failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +114,7 @@ impl Services {
     ) -> Result<Page<OperationRow>, OperationError> {
         actor.require_staff()?;
         let query = query.clamped();
-        let bound = COUNT_BOUND.max(query.offset() + 10 * u64::from(query.page_size));
+        let bound = query.offset() + u64::from(query.page_size) + COUNT_BOUND;
         let rows = self.store.list_operations(&query).await?;
         let total = self.store.count_operations(&query.filter, bound).await?;
         Ok(Page {

@@ -16,6 +16,10 @@ use crate::types::{AppError, FieldError, FieldReason, Lang, Level, SessionInfo, 
 /// A session ends after this long without a request (BILLmanager: one hour).
 pub const SESSION_IDLE_MILLIS: i64 = 60 * 60 * 1000;
 
+/// A session's last use is written at most this often (the expiry is an hour; a minute of
+/// slack in it spares a write on every request).
+pub const TOUCH_EVERY_MILLIS: i64 = 60 * 1000;
+
 /// Shortest password `add_user` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -490,25 +494,35 @@ impl Services {
         if token.expose().is_empty() {
             return Err(AuthError::NoSession);
         }
+        let record = self.live_session(&token.hash()).await?;
+        // An `su` session lives only as long as the admin session it came from.
+        if let Some(parent) = &record.parent_hash {
+            self.live_session(parent).await?;
+        }
+        Ok(actor_of(&record))
+    }
+
+    /// A session that has not been idle past the expiry, marked as used. The mark is written
+    /// only when the last one is older than [`TOUCH_EVERY_MILLIS`], so that a busy session costs
+    /// a read per request, not a write.
+    async fn live_session(&self, id_hash: &str) -> Result<SessionRecord, AuthError> {
         let now = self.now();
         let cutoff = Timestamp(now.0 - SESSION_IDLE_MILLIS);
         let record = self
             .store
-            .touch_session(&token.hash(), now, cutoff)
+            .get_session(id_hash)
             .await?
             .ok_or(AuthError::NoSession)?;
-        // An `su` session lives only as long as the admin session it came from.
-        if let Some(parent) = &record.parent_hash {
-            if self
-                .store
-                .touch_session(parent, now, cutoff)
-                .await?
-                .is_none()
-            {
-                return Err(AuthError::NoSession);
-            }
+        if record.last_seen < cutoff {
+            return Err(AuthError::NoSession);
         }
-        Ok(actor_of(&record))
+        if now.0 - record.last_seen.0 < TOUCH_EVERY_MILLIS {
+            return Ok(record);
+        }
+        self.store
+            .touch_session(id_hash, now, cutoff)
+            .await?
+            .ok_or(AuthError::NoSession)
     }
 
     /// What the UI may know of the caller's session.
@@ -564,6 +578,13 @@ impl Services {
         };
         self.store.delete_session(hash).await?;
         Ok(())
+    }
+
+    /// Periodic upkeep: ends idle sessions and refreshes the store's planner statistics.
+    pub async fn maintain(&self) -> Result<u64, AuthError> {
+        let expired = self.expire_sessions().await?;
+        self.store.maintain().await?;
+        Ok(expired)
     }
 
     /// Ends every session idle for longer than the expiry; returns how many.

@@ -455,6 +455,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
     /// Journal rows about one object, oldest first.
     async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>>;
+    /// Adds many services at once, without journal rows: for benchmarks only.
+    async fn bulk_insert_items(&self, items: &[NewItem]) -> StoreResult<()>;
+    /// Adds many operations at once, each with its queue state and last error, without journal
+    /// rows: for benchmarks only.
+    async fn bulk_insert_operations(
+        &self,
+        operations: &[(OperationFields, OperationState, Option<String>)],
+    ) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics; the server calls it every few minutes.
+    async fn maintain(&self) -> StoreResult<()>;
     /// How many operations exist in any state (to know whether demo data was loaded).
     async fn count_all_operations(&self) -> StoreResult<u64>;
 }

@@ -2,8 +2,13 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres};
+
+/// The longest any one statement may run, in milliseconds.
+pub const STATEMENT_TIMEOUT_MS: u64 = 5_000;
 
 /// A store in a PostgreSQL database.
 pub struct PgStore {
@@ -11,12 +16,15 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to the database a `postgres://` URL names.
+    /// Connects to the database a `postgres://` URL names. Every statement is cut at
+    /// [`STATEMENT_TIMEOUT_MS`], so that no list query can hold a connection for long.
     pub async fn connect(url: &str) -> sqlx::Result<PgStore> {
+        let options = PgConnectOptions::from_str(url)?
+            .options([("statement_timeout", STATEMENT_TIMEOUT_MS.to_string())]);
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(PgStore { pool })
     }
@@ -29,5 +37,8 @@ super::sql::impl_store!(
     "postgres",
     // Nodes starting together: the first migrates, the others wait here and find it done.
     Some("SELECT pg_advisory_xact_lock(727001)"),
-    super::migrate::POSTGRES
+    super::migrate::POSTGRES,
+    // Autovacuum analyses too, but only after enough churn; this keeps plans right after bulk
+    // changes. It samples, so it stays cheap on large tables.
+    "ANALYZE operation, item"
 );

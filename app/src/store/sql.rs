@@ -50,6 +50,16 @@ pub(crate) fn sort_sql(column: crate::types::SortColumn) -> &'static str {
     }
 }
 
+/// The joins the inner (id-only) query of a page needs to sort by `column`.
+pub(crate) fn sort_joins(column: crate::types::SortColumn) -> &'static str {
+    use crate::types::SortColumn as C;
+    match column {
+        C::Client => " JOIN client c ON c.id = o.client_id",
+        C::Processingmodule => " JOIN processing_module m ON m.id = o.module_id",
+        _ => "",
+    }
+}
+
 /// The predicate that selects operations of one status.
 pub(crate) fn status_sql(status: crate::types::Status) -> &'static str {
     use crate::types::Status as S;
@@ -81,14 +91,15 @@ pub(crate) fn corrupt(column: &str, value: &str) -> sqlx::Error {
 
 /// Implements [`Store`](super::Store) for `$store` (which has a `pool: sqlx::Pool<$db>`).
 /// `$lock` is SQL run first in the migration transaction (PostgreSQL takes an advisory lock so
-/// that nodes starting together migrate once), `$migrations` the backend's migration list.
+/// that nodes starting together migrate once), `$migrations` the backend's migration list,
+/// `$maintain` the statement that refreshes the planner's statistics.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr) => {
+    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr) => {
         use async_trait::async_trait;
         use sqlx::{QueryBuilder, Row};
 
         use $crate::store::sql::{
-            corrupt, like_pattern, sort_sql, status_sql, ACTIVE, ATTEMPT_SELECT, MODULE_SELECT,
+            corrupt, like_pattern, sort_joins, sort_sql, status_sql, ACTIVE, ATTEMPT_SELECT, MODULE_SELECT,
             OPERATION_SELECT, ROW_SELECT, SESSION_SELECT,
         };
         use $crate::store::{
@@ -596,16 +607,23 @@ macro_rules! impl_store {
             }
 
             async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>> {
-                let mut qb = QueryBuilder::<$db>::new(ROW_SELECT);
-                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-                push_filter(&mut qb, &query.filter);
+                // Two steps: the page's ids from `operation` alone (index order, skipping the
+                // offset without touching other tables), then the joins for those rows only.
                 let order = match query.order {
                     SortOrder::Asc => "ASC",
                     SortOrder::Desc => "DESC",
                 };
-                qb.push(format!(" ORDER BY {} {order}, o.id {order}", sort_sql(query.sort)));
+                let sort = sort_sql(query.sort);
+                let mut qb = QueryBuilder::<$db>::new(format!(
+                    "{ROW_SELECT} JOIN (SELECT o.id AS page_id FROM operation o{}",
+                    sort_joins(query.sort)
+                ));
+                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+                push_filter(&mut qb, &query.filter);
+                qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
                 qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
                 qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+                qb.push(format!(") page ON page.page_id = o.id ORDER BY {sort} {order}, o.id {order}"));
                 qb.build().fetch_all(&self.pool).await?.iter().map(operation_row).collect()
             }
 
@@ -1044,6 +1062,66 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn bulk_insert_items(&self, items: &[NewItem]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in items.chunks(1000) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO item (client_id, module_id, itemtype, name, status, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, item| {
+                        b.push_bind(item.client_id)
+                            .push_bind(item.module_id)
+                            .push_bind(item.itemtype.clone())
+                            .push_bind(item.name.clone())
+                            .push_bind(item.status.raw())
+                            .push_bind(item.created.0);
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+
+            async fn bulk_insert_operations(
+                &self,
+                operations: &[(OperationFields, OperationState, Option<String>)],
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in operations.chunks(1000) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO operation (intname, item_id, client_id, module_id, itemtype, cdate, trycount, \
+                         manual, comment, state, next_run_at, updated_at, last_error, lease_owner, lease_expires_at, \
+                         attempt_token) ",
+                    );
+                    qb.push_values(chunk, |mut b, (f, state, last_error)| {
+                        let running = *state == OperationState::Running;
+                        b.push_bind(f.intname.raw())
+                            .push_bind(f.item_id)
+                            .push_bind(f.client_id)
+                            .push_bind(f.module_id)
+                            .push_bind(f.itemtype.clone())
+                            .push_bind(f.cdate.0)
+                            .push_bind(f.trycount)
+                            .push_bind(f.manual)
+                            .push_bind(f.comment.clone())
+                            .push_bind(state.raw())
+                            .push_bind(f.cdate.0)
+                            .push_bind(f.cdate.0)
+                            .push_bind(last_error.clone())
+                            .push_bind(running.then_some("bulk"))
+                            .push_bind(running.then_some(f.cdate.0 + 60_000))
+                            .push_bind(running.then(|| format!("bulk-{}", f.item_id)));
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+
+            async fn maintain(&self) -> StoreResult<()> {
+                let statement: &str = $maintain;
+                sqlx::query(statement).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn count_all_operations(&self) -> StoreResult<u64> {

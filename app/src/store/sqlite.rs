@@ -35,5 +35,8 @@ super::sql::impl_store!(
     sqlx::sqlite::SqliteRow,
     "sqlite",
     None,
-    super::migrate::SQLITE
+    super::migrate::SQLITE,
+    // Statistics for the planner: without them SQLite sorts the whole current list to show
+    // its first page. 0x10002 also analyses tables never analysed before.
+    "PRAGMA optimize=0x10002"
 );

@@ -1,0 +1,371 @@
+//! Benchmark of the legacy list (`func=runningoperation`, `p_cnt=100`): fills a fresh store with
+//! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
+//! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
+//! module and error text; then requests per second over loopback with 8 keep-alive connections.
+//!
+//! `cargo bench -p server --bench list`; environment:
+//! - `BENCH_SIZES` (default `10000,100000,1000000`)
+//! - `BENCH_BACKENDS` (default `sqlite,postgres`); PostgreSQL needs `BILLOPS_TEST_POSTGRES_URL`
+//!   (a server where the user may create databases), as the tests do.
+//! - `BENCH_ITERATIONS` (default 200 per scenario)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::service::{Actor, ModuleInput, Services, SystemClock};
+use app::store::{NewItem, OperationFields, OperationState, Store};
+use app::types::{Intname, ItemStatus, Level, ModuleKind, Timestamp};
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+const MODULES: i64 = 8;
+const ERRORS: [&str; 4] = [
+    "Could not connect to the panel: connection refused",
+    "Not enough disk space on the node",
+    "No free IP address in the node's pool",
+    "Registrar answered: domain is locked for transfer",
+];
+
+fn env_list(name: &str, default: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Fills the store: `n` services and one current operation each, spread over `n / 50` clients
+/// and 8 modules; 40 % waiting, 10 % running, 30 % failed, 20 % needing attention.
+async fn fill(services: &Services, n: i64) -> anyhow_free::Result<()> {
+    let a = Actor::command_line();
+    let store = services.store().clone();
+    for m in 0..MODULES {
+        services
+            .add_module(
+                &a,
+                &ModuleInput::new(&format!("module-{m}"), ModuleKind::Exec, "/bin/true"),
+            )
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    let clients = (n / 50).max(1);
+    for c in 0..clients {
+        services
+            .add_client(&a, &format!("client-{c}"), None)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    let now = services.now();
+    let chunk = 50_000;
+    let mut start = 0;
+    while start < n {
+        let end = (start + chunk).min(n);
+        let items: Vec<NewItem> = (start..end)
+            .map(|i| NewItem {
+                client_id: i % clients + 1,
+                module_id: i % MODULES + 1,
+                itemtype: ["vds", "vhost", "domain", "ssl"][(i % 4) as usize].into(),
+                name: format!("host{i}.example"),
+                status: ItemStatus::Active,
+                created: now,
+            })
+            .collect();
+        store
+            .bulk_insert_items(&items)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ops: Vec<(OperationFields, OperationState, Option<String>)> = (start..end)
+            .map(|i| {
+                let (state, manual) = match i % 10 {
+                    0..=3 => (OperationState::Waiting, false),
+                    4 => (OperationState::Running, false),
+                    5..=7 => (OperationState::Error, false),
+                    _ => (OperationState::Error, true),
+                };
+                let error =
+                    (state == OperationState::Error).then(|| ERRORS[(i % 4) as usize].to_owned());
+                let fields = OperationFields {
+                    intname: [
+                        Intname::Open,
+                        Intname::Suspend,
+                        Intname::Prolong,
+                        Intname::Close,
+                    ][(i % 4) as usize],
+                    item_id: i + 1,
+                    client_id: i % clients + 1,
+                    module_id: i % MODULES + 1,
+                    itemtype: ["vds", "vhost", "domain", "ssl"][(i % 4) as usize].into(),
+                    cdate: Timestamp(now.0 - (n - i) * 1000),
+                    trycount: i % 7,
+                    manual,
+                    comment: String::new(),
+                };
+                (fields, state, error)
+            })
+            .collect();
+        store
+            .bulk_insert_operations(&ops)
+            .await
+            .map_err(|e| e.to_string())?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Tiny error plumbing without another dependency.
+mod anyhow_free {
+    pub type Result<T> = std::result::Result<T, String>;
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+async fn call(router: &axum::Router, query: &str) -> String {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get(format!("/billmgr?{query}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Requests per second of the unfiltered first page over loopback, 8 keep-alive connections, 3 s.
+async fn loopback_rps(router: axum::Router, path: String) -> f64 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let path = path.clone();
+        workers.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            let mut done = 0u64;
+            let mut buf = vec![0u8; 1 << 20];
+            while Instant::now() < deadline {
+                stream.write_all(request.as_bytes()).await.expect("write");
+                // Read one response: headers, then content-length bytes.
+                let mut have = 0;
+                let (header_end, length) = loop {
+                    let n = stream.read(&mut buf[have..]).await.expect("read");
+                    assert!(n > 0, "connection closed");
+                    have += n;
+                    if let Some(pos) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..pos]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (pos + 4, length);
+                    }
+                };
+                while have < header_end + length {
+                    let n = stream.read(&mut buf[have..]).await.expect("read");
+                    assert!(n > 0, "connection closed");
+                    have += n;
+                }
+                done += 1;
+            }
+            done
+        }));
+    }
+    let start = Instant::now();
+    let mut total = 0;
+    for w in workers {
+        total += w.await.expect("worker");
+    }
+    server.abort();
+    total as f64 / start.elapsed().as_secs_f64().max(3.0)
+}
+
+async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_free::Result<()> {
+    let store: Arc<dyn Store> = app::store::connect(url).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    let services = Services::new(store, Arc::new(SystemClock));
+    let started = Instant::now();
+    fill(&services, n).await?;
+    let fill_time = started.elapsed();
+    // What a running server's upkeep does every few minutes (and once at start).
+    services.maintain().await.map_err(|e| format!("{e:?}"))?;
+    services
+        .add_user(
+            &Actor::command_line(),
+            "bench",
+            "bench-password",
+            Level::Admin,
+            None,
+        )
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let router = server::router::router(
+        services.clone(),
+        server::config::site_options("127.0.0.1:0".parse().expect("addr")),
+    );
+    let auth = call(
+        &router,
+        "func=auth&username=bench&password=bench-password&out=JSONdata",
+    )
+    .await;
+    let session: serde_json::Value = serde_json::from_str(&auth).map_err(|e| e.to_string())?;
+    let sid = session["auth"].as_str().ok_or("no session")?.to_owned();
+    println!(
+        "\n{backend}, {n} current operations (filled in {:.1} s)",
+        fill_time.as_secs_f64()
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>7}",
+        "scenario (p_cnt=100)", "p50 ms", "p99 ms", "rows"
+    );
+    let clients = (n / 50).max(1);
+    let filters = [
+        ("unfiltered", String::new()),
+        ("client", format!("client={}", clients / 2 + 1)),
+        ("status=error", "status=error".to_owned()),
+        ("module", "processingmodule=3".to_owned()),
+        ("error text", "errortext=disk+space".to_owned()),
+    ];
+    for (name, filter) in filters {
+        // Save the filter once (as an admin would), then list with it.
+        let saved = call(
+            &router,
+            &format!("func=runningoperation.filter&sok=ok&auth={sid}&{filter}&out=JSONdata"),
+        )
+        .await;
+        if saved != r#"{"ok":""}"# {
+            return Err(format!("saving filter {name}: {saved}"));
+        }
+        for (page_name, page) in [("first page", 1), ("deep page (51)", 51)] {
+            let query =
+                format!("func=runningoperation&auth={sid}&p_cnt=100&p_num={page}&out=JSONdata");
+            let body = call(&router, &query).await;
+            let rows = serde_json::from_str::<serde_json::Value>(&body)
+                .map_err(|e| format!("{e}: {body}"))?;
+            let rows = rows
+                .as_array()
+                .map(Vec::len)
+                .ok_or_else(|| format!("not a list: {body}"))?;
+            for _ in 0..iterations / 10 {
+                call(&router, &query).await;
+            }
+            let mut times = Vec::with_capacity(iterations);
+            for _ in 0..iterations {
+                let t = Instant::now();
+                call(&router, &query).await;
+                times.push(t.elapsed());
+            }
+            times.sort();
+            println!(
+                "{:<28} {:>9} {:>9} {:>7}",
+                format!("{name}, {page_name}"),
+                ms(percentile(&times, 0.5)),
+                ms(percentile(&times, 0.99)),
+                rows
+            );
+        }
+    }
+    call(
+        &router,
+        &format!("func=runningoperation.filter&sok=ok&auth={sid}&out=JSONdata"),
+    )
+    .await;
+    let rps = loopback_rps(
+        router,
+        format!("/billmgr?func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata"),
+    )
+    .await;
+    println!("loopback, unfiltered first page, 8 connections: {rps:.0} requests/s");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<i64> = env_list("BENCH_SIZES", "10000,100000,1000000")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let backends = env_list("BENCH_BACKENDS", "sqlite,postgres");
+    let iterations: usize = std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for backend in &backends {
+        for &n in &sizes {
+            let (url, cleanup) = match backend.as_str() {
+                "sqlite" => (
+                    format!(
+                        "sqlite://{}",
+                        dir.path().join(format!("bench-{n}.db")).display()
+                    ),
+                    None,
+                ),
+                "postgres" => {
+                    let Ok(admin) = std::env::var("BILLOPS_TEST_POSTGRES_URL") else {
+                        eprintln!("postgres: BILLOPS_TEST_POSTGRES_URL is not set; skipped");
+                        continue;
+                    };
+                    let name = format!("billops_bench_{n}");
+                    let psql = |sql: String| {
+                        std::process::Command::new("psql")
+                            .arg(&admin)
+                            .args(["-qtAc", &sql])
+                            .status()
+                    };
+                    let _ = psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    if !psql(format!("CREATE DATABASE {name}")).is_ok_and(|s| s.success()) {
+                        eprintln!("postgres: cannot create {name}");
+                        continue;
+                    }
+                    let base = admin
+                        .rsplit_once('/')
+                        .map_or(admin.clone(), |(b, _)| b.to_owned());
+                    (format!("{base}/{name}"), Some((admin.clone(), name)))
+                }
+                other => {
+                    eprintln!("unknown backend {other}");
+                    continue;
+                }
+            };
+            if let Err(e) = bench(backend, &url, n, iterations).await {
+                eprintln!("{backend} {n}: {e}");
+            }
+            if let Some((admin, name)) = cleanup {
+                let _ = std::process::Command::new("psql")
+                    .arg(&admin)
+                    .args([
+                        "-qtAc",
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    ])
+                    .status();
+            }
+        }
+    }
+}
