@@ -99,7 +99,13 @@ CREATE UNIQUE INDEX operation_one_active_per_item ON operation (item_id)
 CREATE INDEX operation_active_by_id ON operation (id) WHERE state IN ('waiting', 'running', 'error');
 CREATE INDEX operation_active_by_client ON operation (client_id, id) WHERE state IN ('waiting', 'running', 'error');
 CREATE INDEX operation_active_by_module ON operation (module_id, id) WHERE state IN ('waiting', 'running', 'error');
-CREATE INDEX operation_active_by_state ON operation (state, manual, id) WHERE state IN ('waiting', 'running', 'error');
+-- One index per status, each matching the status filter's predicate word for word (that is how
+-- a partial index is chosen). Deliberately no index with `state` as a column: with one, the
+-- planner answers "all current operations" through it and sorts them all to show one page.
+CREATE INDEX operation_waiting ON operation (id) WHERE state = 'waiting' AND manual = FALSE;
+CREATE INDEX operation_running ON operation (id) WHERE state = 'running';
+CREATE INDEX operation_failed ON operation (id) WHERE state = 'error' AND manual = FALSE;
+CREATE INDEX operation_needs_attention ON operation (id) WHERE state IN ('waiting', 'error') AND manual = TRUE;
 CREATE INDEX operation_active_by_cdate ON operation (cdate, id) WHERE state IN ('waiting', 'running', 'error');
 -- The engine's claim: due, automatic operations by run time.
 CREATE INDEX operation_due ON operation (next_run_at) WHERE state IN ('waiting', 'error');

@@ -11,11 +11,14 @@ pub(crate) const STATUS_SQL: &str = "CASE WHEN o.state = 'running' THEN 'running
      WHEN o.manual THEN 'manual' WHEN o.state = 'error' THEN 'error' ELSE 'waiting' END";
 
 /// The columns of an operation list row, in the order `operation_row` reads them.
-pub(crate) const ROW_SELECT: &str =
+pub(crate) const ROW_COLUMNS: &str =
     "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, \
      o.client_id, c.name AS client_name, o.cdate, o.trycount, o.module_id, m.name AS module_name, \
-     o.task_id, o.state, o.manual, o.comment, o.last_error \
-     FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
+     o.task_id, o.state, o.manual, o.comment, o.last_error";
+
+/// The tables a list row's names come from, joined to `operation o`.
+pub(crate) const ROW_JOINS: &str =
+    "JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
      JOIN processing_module m ON m.id = o.module_id";
 
 pub(crate) const OPERATION_SELECT: &str = "SELECT id, intname, item_id, client_id, module_id, itemtype, cdate, \
@@ -60,7 +63,8 @@ pub(crate) fn sort_joins(column: crate::types::SortColumn) -> &'static str {
     }
 }
 
-/// The predicate that selects operations of one status.
+/// The predicate that selects operations of one status: word for word the `WHERE` of that
+/// status's partial index (migrations), which is how the planner knows it may use it.
 pub(crate) fn status_sql(status: crate::types::Status) -> &'static str {
     use crate::types::Status as S;
     match status {
@@ -100,7 +104,7 @@ macro_rules! impl_store {
 
         use $crate::store::sql::{
             corrupt, like_pattern, sort_joins, sort_sql, status_sql, ACTIVE, ATTEMPT_SELECT, MODULE_SELECT,
-            OPERATION_SELECT, ROW_SELECT, SESSION_SELECT,
+            OPERATION_SELECT, ROW_COLUMNS, ROW_JOINS, SESSION_SELECT,
         };
         use $crate::store::{
             JournalEntry, JournalRow, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
@@ -614,8 +618,10 @@ macro_rules! impl_store {
                     SortOrder::Desc => "DESC",
                 };
                 let sort = sort_sql(query.sort);
+                // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
+                // otherwise walk all of `operation` in id order to meet the page's 100 rows.
                 let mut qb = QueryBuilder::<$db>::new(format!(
-                    "{ROW_SELECT} JOIN (SELECT o.id AS page_id FROM operation o{}",
+                    "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
                     sort_joins(query.sort)
                 ));
                 qb.push(format!(" WHERE o.state IN {ACTIVE}"));
@@ -623,7 +629,9 @@ macro_rules! impl_store {
                 qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
                 qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
                 qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
-                qb.push(format!(") page ON page.page_id = o.id ORDER BY {sort} {order}, o.id {order}"));
+                qb.push(format!(
+                    ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
+                ));
                 qb.build().fetch_all(&self.pool).await?.iter().map(operation_row).collect()
             }
 
