@@ -11,6 +11,19 @@ pub use session::{current_session, login, logout, CurrentSession, Login, Logout}
 /// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
 pub const SESSION_COOKIE: &str = "billmgrses5";
 
+/// The value of cookie `name` in a request's headers, if sent.
+#[cfg(feature = "ssr")]
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
     //! What every server function needs from the request: the service layer and the caller.
@@ -36,18 +49,6 @@ pub(crate) mod context {
             .map_err(|_| AppError::Internal)
     }
 
-    /// The value of cookie `name` in the request, if any.
-    pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-        headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_owned())
-    }
-
     /// The language the browser prefers.
     pub fn browser_lang(headers: &axum::http::HeaderMap) -> Lang {
         headers
@@ -58,7 +59,8 @@ pub(crate) mod context {
 
     /// The session token the browser holds, if any.
     pub async fn session_token() -> Result<Option<SessionToken>, AppError> {
-        Ok(cookie(&headers().await?, SESSION_COOKIE).map(|id| SessionToken::from_client(&id)))
+        Ok(super::cookie(&headers().await?, SESSION_COOKIE)
+            .map(|id| SessionToken::from_client(&id)))
     }
 
     /// The service layer and the authenticated caller; `AppError::Auth` without a live session.

@@ -338,6 +338,19 @@ impl Services {
         lang: Lang,
         addr: Option<&str>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
+        let user = self.check_password(name, password, addr).await?;
+        self.open_session(&user, lang, None).await
+    }
+
+    /// The user whose name and password these are. Failures are counted per user and address;
+    /// past [`THROTTLE_FAILURES`] in the window every try is refused unchecked. A missing user
+    /// costs a hash check too, so that timing does not tell which names exist.
+    async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+        addr: Option<&str>,
+    ) -> Result<UserRecord, AuthError> {
         let keys = LoginThrottle::keys(name, addr);
         if self.throttle.is_blocked(&keys, self.now()) {
             return Err(AuthError::Throttled);
@@ -352,7 +365,7 @@ impl Services {
             return Err(AuthError::BadCredentials);
         };
         self.throttle.clear_user(name);
-        self.open_session(&user, lang, None).await
+        Ok(user)
     }
 
     /// Checks a name and password for one call (`authinfo=user:password`): no session is kept,
@@ -364,19 +377,7 @@ impl Services {
         lang: Lang,
         addr: Option<&str>,
     ) -> Result<Actor, AuthError> {
-        let keys = LoginThrottle::keys(name, addr);
-        if self.throttle.is_blocked(&keys, self.now()) {
-            return Err(AuthError::Throttled);
-        }
-        let user = self.store.find_user(name.trim()).await?;
-        let hash = user
-            .as_ref()
-            .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-        let verified = verify_password(password.to_owned(), hash).await;
-        let Some(user) = user.filter(|_| verified) else {
-            self.throttle.record_failure(&keys, self.now());
-            return Err(AuthError::BadCredentials);
-        };
+        let user = self.check_password(name, password, addr).await?;
         Ok(Actor {
             user_id: Some(user.id),
             user_name: user.name,

@@ -45,5 +45,6 @@ super::sql::impl_store!(
     super::migrate::POSTGRES,
     // Autovacuum analyses too, but only after enough churn; this keeps plans right after bulk
     // changes. It samples, so it stays cheap on large tables.
-    "ANALYZE operation, item"
+    "ANALYZE operation, item",
+    "ILIKE"
 );

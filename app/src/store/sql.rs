@@ -75,7 +75,8 @@ pub(crate) fn status_sql(status: crate::types::Status) -> &'static str {
     }
 }
 
-/// `%text%` for a case-insensitive `LIKE ... ESCAPE '\'`, with the wildcards in `text` escaped.
+/// `%text%` for a case-insensitive `LIKE ... ESCAPE '\'`, with the wildcards in `text` escaped
+/// (lowercased too: SQLite's `LIKE` ignores ASCII case only, as its `LOWER` does).
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut pattern = String::from("%");
     for ch in text.to_lowercase().chars() {
@@ -96,9 +97,10 @@ pub(crate) fn corrupt(column: &str, value: &str) -> sqlx::Error {
 /// Implements [`Store`](super::Store) for `$store` (which has a `pool: sqlx::Pool<$db>`).
 /// `$lock` is SQL run first in the migration transaction (PostgreSQL takes an advisory lock so
 /// that nodes starting together migrate once), `$migrations` the backend's migration list,
-/// `$maintain` the statement that refreshes the planner's statistics.
+/// `$maintain` the statement that refreshes the planner's statistics, `$text_match` the
+/// case-insensitive `LIKE` of the dialect.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr) => {
+    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr, $text_match:expr) => {
         use async_trait::async_trait;
         use sqlx::{QueryBuilder, Row};
 
@@ -291,7 +293,10 @@ macro_rules! impl_store {
                 qb.push(" AND o.trycount >= ").push_bind(min);
             }
             if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
-                qb.push(" AND LOWER(o.last_error) LIKE ")
+                let text_match: &str = $text_match;
+                qb.push(" AND o.last_error ")
+                    .push(text_match)
+                    .push(" ")
                     .push_bind(like_pattern(text))
                     .push(" ESCAPE '\\'");
             }

@@ -38,5 +38,7 @@ super::sql::impl_store!(
     super::migrate::SQLITE,
     // Statistics for the planner: without them SQLite sorts the whole current list to show
     // its first page. 0x10002 also analyses tables never analysed before.
-    "PRAGMA optimize=0x10002"
+    "PRAGMA optimize=0x10002",
+    // SQLite's LIKE ignores (ASCII) case by itself; no LOWER() per row.
+    "LIKE"
 );

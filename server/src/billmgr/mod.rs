@@ -16,25 +16,13 @@ use app::service::Services;
 use app::types::Lang;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use self::func::Call;
 use self::render::Format;
 use self::reply::{ErrorReply, Reply};
 use self::request::{Params, RequestError};
-
-/// The value of cookie `name`, if sent.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
 
 /// The error document for a request that could not be read.
 fn request_error(error: &RequestError, lang: Lang) -> ErrorReply {
@@ -107,7 +95,7 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
                 services: &services,
                 params: &params,
                 // BILLmanager's cookie may carry more after a colon; the session id comes first.
-                cookie_session: cookie(&parts.headers, app::api::SESSION_COOKIE)
+                cookie_session: app::api::cookie(&parts.headers, app::api::SESSION_COOKIE)
                     .map(|v| v.split(':').next().unwrap_or_default().to_owned())
                     .filter(|v| !v.is_empty()),
                 addr,
