@@ -149,7 +149,7 @@ macro_rules! on_both_databases {
     };
 }
 
-/// A session-less admin actor with a user id (as a logged-in admin would have).
+/// The command-line admin: full rights, no user id, no session.
 pub fn admin() -> Actor {
     Actor::command_line()
 }
