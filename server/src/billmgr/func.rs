@@ -312,42 +312,28 @@ async fn run(func: Func, call: &Call<'_>, actor: &Actor) -> Outcome {
             svc.filter_by_operation_client(actor, call.elid()?)
                 .await
                 .map_err(fail(lang))?;
-            Ok(Reply::Ok {
-                redirect: Some(("list", "func=runningoperation".into())),
-                extra: Vec::new(),
-            })
+            Ok(Reply::redirect("list", "func=runningoperation".into()))
         }
         Func::GotoServer => {
             let url = svc
                 .module_panel_url(actor, call.elid()?)
                 .await
                 .map_err(fail(lang))?;
-            Ok(Reply::Ok {
-                redirect: Some(("blank", url)),
-                extra: Vec::new(),
-            })
+            Ok(Reply::redirect("blank", url))
         }
         Func::OperationSu => {
             let token = svc
                 .su_to_operation_client(actor, call.elid()?)
                 .await
                 .map_err(fail(lang))?;
-            Ok(Reply::Session {
-                id: token.expose().to_owned(),
-                level: None,
-                with_ok: true,
-            })
+            Ok(Reply::su(token.expose()))
         }
         Func::Su => {
             let token = svc
                 .su_to_user(actor, call.required("elid")?)
                 .await
                 .map_err(fail(lang))?;
-            Ok(Reply::Session {
-                id: token.expose().to_owned(),
-                level: None,
-                with_ok: true,
-            })
+            Ok(Reply::su(token.expose()))
         }
         Func::Keepalive => Ok(Reply::ok()),
         Func::Chlevel => {

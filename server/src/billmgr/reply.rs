@@ -139,4 +139,21 @@ impl Reply {
             extra: Vec::new(),
         }
     }
+
+    /// Success that sends the client on: `kind` is `ok`'s `type` (`blank`, `list`, ...).
+    pub fn redirect(kind: &'static str, target: String) -> Reply {
+        Reply::Ok {
+            redirect: Some((kind, target)),
+            extra: Vec::new(),
+        }
+    }
+
+    /// A new session beside `ok`, as `su` answers.
+    pub fn su(session_id: &str) -> Reply {
+        Reply::Session {
+            id: session_id.to_owned(),
+            level: None,
+            with_ok: true,
+        }
+    }
 }
