@@ -20,6 +20,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "login_key",
         sql: include_str!("../../../migrations/sqlite/0002_login_key.sql"),
     },
+    Migration {
+        version: 3,
+        name: "error_message",
+        sql: include_str!("../../../migrations/sqlite/0003_error_message.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -33,6 +38,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "login_key",
         sql: include_str!("../../../migrations/postgres/0002_login_key.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "error_message",
+        sql: include_str!("../../../migrations/postgres/0003_error_message.sql"),
     },
 ];
 

@@ -2,6 +2,10 @@
 //! share one implementation ([`sql`]): SQLite, the embedded default, and PostgreSQL, for several
 //! server nodes sharing one database. The backend is chosen by the database URL's scheme.
 //!
+//! An operation's last error is kept twice: its text (`last_error`, for display) and the id of
+//! that text in `error_message` (`last_error_id`, for the list's text filter); every write of
+//! one writes the other.
+//!
 //! Every change an admin makes writes its journal row in the same transaction. The store
 //! decides nothing: which transitions are allowed is the service layer's business; the store's
 //! guards (`WHERE state IN ...`) only make each write atomic.

@@ -293,12 +293,13 @@ macro_rules! impl_store {
                 qb.push(" AND o.trycount >= ").push_bind(min);
             }
             if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
+                // Match the distinct messages, then compare ids row by row (see migration 3).
                 let text_match: &str = $text_match;
-                qb.push(" AND o.last_error ")
+                qb.push(" AND o.last_error_id IN (SELECT id FROM error_message WHERE text ")
                     .push(text_match)
                     .push(" ")
                     .push_bind(like_pattern(text))
-                    .push(" ESCAPE '\\'");
+                    .push(" ESCAPE '\\')");
             }
         }
 
@@ -317,6 +318,18 @@ macro_rules! impl_store {
             .execute(conn)
             .await?;
             Ok(())
+        }
+
+        /// The id of an error message's text, added when new.
+        async fn error_message_id(conn: &mut <$db as sqlx::Database>::Connection, text: &str) -> StoreResult<i64> {
+            sqlx::query("INSERT INTO error_message (text) VALUES ($1) ON CONFLICT (text) DO NOTHING")
+                .bind(text)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query_scalar("SELECT id FROM error_message WHERE text = $1")
+                .bind(text)
+                .fetch_one(&mut *conn)
+                .await
         }
 
         /// The journal entry with the id of the object just created.
@@ -716,19 +729,25 @@ macro_rules! impl_store {
                 now: Timestamp,
             ) -> StoreResult<()> {
                 let running = state == OperationState::Running;
+                let mut tx = self.pool.begin().await?;
+                let error_id = match last_error {
+                    Some(text) => Some(error_message_id(&mut tx, text).await?),
+                    None => None,
+                };
                 sqlx::query(
                     "UPDATE operation SET state = $1, last_error = $2, lease_owner = $3, \
-                     lease_expires_at = $4, attempt_token = $5 WHERE id = $6",
+                     lease_expires_at = $4, attempt_token = $5, last_error_id = $6 WHERE id = $7",
                 )
                 .bind(state.raw())
                 .bind(last_error)
                 .bind(running.then_some("forced"))
                 .bind(running.then_some(now.0 + 60_000))
                 .bind(running.then(|| format!("forced-{id}")))
+                .bind(error_id)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(())
+                tx.commit().await
             }
 
             async fn insert_attempt(&self, a: &NewAttempt) -> StoreResult<i64> {
@@ -1101,11 +1120,17 @@ macro_rules! impl_store {
                 operations: &[(OperationFields, OperationState, Option<String>)],
             ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                let mut error_ids = std::collections::HashMap::new();
+                for text in operations.iter().filter_map(|(_, _, e)| e.as_deref()) {
+                    if !error_ids.contains_key(text) {
+                        error_ids.insert(text.to_owned(), error_message_id(&mut tx, text).await?);
+                    }
+                }
                 for chunk in operations.chunks(1000) {
                     let mut qb = QueryBuilder::<$db>::new(
                         "INSERT INTO operation (intname, item_id, client_id, module_id, itemtype, cdate, trycount, \
                          manual, comment, state, next_run_at, updated_at, last_error, lease_owner, lease_expires_at, \
-                         attempt_token) ",
+                         attempt_token, last_error_id) ",
                     );
                     qb.push_values(chunk, |mut b, (f, state, last_error)| {
                         let running = *state == OperationState::Running;
@@ -1124,7 +1149,8 @@ macro_rules! impl_store {
                             .push_bind(last_error.clone())
                             .push_bind(running.then_some("bulk"))
                             .push_bind(running.then_some(f.cdate.0 + 60_000))
-                            .push_bind(running.then(|| format!("bulk-{}", f.item_id)));
+                            .push_bind(running.then(|| format!("bulk-{}", f.item_id)))
+                            .push_bind(last_error.as_ref().and_then(|e| error_ids.get(e).copied()));
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
