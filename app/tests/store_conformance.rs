@@ -1131,6 +1131,47 @@ async fn a_forced_running_operation_holds_a_lease(db: &TestDb) {
     );
 }
 
+async fn an_error_text_matching_many_distinct_messages_still_filters(db: &TestDb) {
+    let s = &*db.store;
+    let (client, module, items) = world(s, 210).await;
+    let ops: Vec<(OperationFields, OperationState, Option<String>)> = items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let message = if n < 205 {
+                format!("Node {n} is down")
+            } else {
+                "Quota exceeded".to_owned()
+            };
+            (
+                fields(*item, client, module),
+                OperationState::Error,
+                Some(message),
+            )
+        })
+        .collect();
+    s.bulk_insert_operations(&ops).await.expect("bulk");
+    let by_text = |text: &str| OperationFilter {
+        error_text: Some(text.into()),
+        ..OperationFilter::default()
+    };
+    // 205 distinct messages: more than are listed by id, so the text is matched in SQL.
+    assert_eq!(
+        s.count_operations(&by_text("IS DOWN"), 10_000)
+            .await
+            .expect("count"),
+        205
+    );
+    let page = ListQuery {
+        filter: by_text("is down"),
+        page_size: 1000,
+        ..ListQuery::default()
+    };
+    assert_eq!(s.list_operations(&page).await.expect("list").len(), 205);
+    assert_eq!(ids_of(s, by_text("node 7 is")).await.len(), 1);
+    assert_eq!(ids_of(s, by_text("quota")).await.len(), 5);
+}
+
 async fn journal_rows_can_stand_alone(db: &TestDb) {
     db.store
         .insert_journal(&entry("runningoperation.su", "runningoperation", Some(7)))
@@ -1169,4 +1210,5 @@ on_both_databases!(
     saved_filters_are_per_user_and_overwritten,
     a_forced_running_operation_holds_a_lease,
     journal_rows_can_stand_alone,
+    an_error_text_matching_many_distinct_messages_still_filters,
 );

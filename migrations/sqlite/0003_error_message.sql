@@ -10,3 +10,5 @@ ALTER TABLE operation ADD COLUMN last_error_id INTEGER REFERENCES error_message 
 -- The walk in id order reads `last_error_id` from the index itself, not from each row.
 DROP INDEX operation_active_by_id;
 CREATE INDEX operation_active_by_id ON operation (id, last_error_id) WHERE state IN ('waiting', 'running', 'error');
+-- The error-text filter naming one message walks this in id order, a page at a time.
+CREATE INDEX operation_active_by_error ON operation (last_error_id, id) WHERE state IN ('waiting', 'running', 'error');

@@ -249,7 +249,32 @@ macro_rules! impl_store {
         }
 
         /// Appends the filter's predicates (each after ` AND `) to a query over `operation o`.
-        fn push_filter(qb: &mut QueryBuilder<'_, $db>, filter: &OperationFilter) {
+        /// Most distinct messages an error-text filter lists by id; past it, it matches in SQL.
+        const MAX_ERROR_IDS: usize = 200;
+
+        /// The ids of the error messages containing `text`, when there are at most
+        /// [`MAX_ERROR_IDS`] of them.
+        async fn matching_error_ids(pool: &sqlx::Pool<$db>, text: &str) -> StoreResult<Option<Vec<i64>>> {
+            let text_match: &str = $text_match;
+            let ids: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT id FROM error_message WHERE text {text_match} $1 ESCAPE '\\' ORDER BY id LIMIT $2"
+            ))
+            .bind(like_pattern(text))
+            .bind(MAX_ERROR_IDS as i64 + 1)
+            .fetch_all(pool)
+            .await?;
+            Ok((ids.len() <= MAX_ERROR_IDS).then_some(ids))
+        }
+
+        /// The error ids a filter's text matches (`None`: no text, or too many to list).
+        async fn error_ids_of(pool: &sqlx::Pool<$db>, filter: &OperationFilter) -> StoreResult<Option<Vec<i64>>> {
+            match filter.error_text.as_deref().filter(|t| !t.is_empty()) {
+                Some(text) => matching_error_ids(pool, text).await,
+                None => Ok(None),
+            }
+        }
+
+        fn push_filter(qb: &mut QueryBuilder<'_, $db>, filter: &OperationFilter, error_ids: Option<&[i64]>) {
             if let Some(id) = filter.id {
                 qb.push(" AND o.id = ").push_bind(id);
             }
@@ -293,13 +318,31 @@ macro_rules! impl_store {
                 qb.push(" AND o.trycount >= ").push_bind(min);
             }
             if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
-                // Match the distinct messages, then compare ids row by row (see migration 3).
-                let text_match: &str = $text_match;
-                qb.push(" AND o.last_error_id IN (SELECT id FROM error_message WHERE text ")
-                    .push(text_match)
-                    .push(" ")
-                    .push_bind(like_pattern(text))
-                    .push(" ESCAPE '\\')");
+                match error_ids {
+                    // No message contains the text: nothing matches.
+                    Some([]) => {
+                        qb.push(" AND 1 = 0");
+                    }
+                    // A few messages: an id list, which one message turns into an index walk
+                    // of (last_error_id, id) in id order.
+                    Some(ids) => {
+                        qb.push(" AND o.last_error_id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in ids {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(")");
+                    }
+                    // Many messages: match them in SQL and compare ids row by row.
+                    None => {
+                        let text_match: &str = $text_match;
+                        qb.push(" AND o.last_error_id IN (SELECT id FROM error_message WHERE text ")
+                            .push(text_match)
+                            .push(" ")
+                            .push_bind(like_pattern(text))
+                            .push(" ESCAPE '\\')");
+                    }
+                }
             }
         }
 
@@ -629,6 +672,7 @@ macro_rules! impl_store {
             }
 
             async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>> {
+                let error_ids = error_ids_of(&self.pool, &query.filter).await?;
                 // Two steps: the page's ids from `operation` alone (index order, skipping the
                 // offset without touching other tables), then the joins for those rows only.
                 let order = match query.order {
@@ -643,7 +687,7 @@ macro_rules! impl_store {
                     sort_joins(query.sort)
                 ));
                 qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-                push_filter(&mut qb, &query.filter);
+                push_filter(&mut qb, &query.filter, error_ids.as_deref());
                 qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
                 qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
                 qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
@@ -654,9 +698,10 @@ macro_rules! impl_store {
             }
 
             async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64> {
+                let error_ids = error_ids_of(&self.pool, filter).await?;
                 let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
                 qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-                push_filter(&mut qb, filter);
+                push_filter(&mut qb, filter, error_ids.as_deref());
                 qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
                 qb.push(") AS matched");
                 let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
