@@ -90,6 +90,13 @@ impl Services {
         self.clock.now()
     }
 
+    /// Periodic upkeep: ends idle sessions and refreshes the store's planner statistics.
+    pub async fn maintain(&self) -> Result<u64, AuthError> {
+        let expired = self.expire_sessions().await?;
+        self.store.maintain().await?;
+        Ok(expired)
+    }
+
     /// A journal entry for `actor` doing `action` to `object` `object_id`.
     fn journal(
         &self,

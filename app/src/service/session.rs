@@ -581,13 +581,6 @@ impl Services {
         Ok(())
     }
 
-    /// Periodic upkeep: ends idle sessions and refreshes the store's planner statistics.
-    pub async fn maintain(&self) -> Result<u64, AuthError> {
-        let expired = self.expire_sessions().await?;
-        self.store.maintain().await?;
-        Ok(expired)
-    }
-
     /// Ends every session idle for longer than the expiry; returns how many.
     pub async fn expire_sessions(&self) -> Result<u64, AuthError> {
         Ok(self
