@@ -729,6 +729,32 @@ async fn counts_stop_at_their_bound(db: &TestDb) {
             .expect("count"),
         3
     );
+    let by_text = OperationFilter {
+        error_text: Some("PANEL".into()),
+        ..OperationFilter::default()
+    };
+    let query = ListQuery {
+        page_size: 2,
+        filter: by_text,
+        ..ListQuery::default()
+    };
+    let (rows, total) = s.page_operations(&query, 10).await.expect("page");
+    assert_eq!(
+        (rows.len(), total),
+        (1, 1),
+        "the page and its count come together, text filter included"
+    );
+    let (rows, total) = s
+        .page_operations(
+            &ListQuery {
+                page_size: 2,
+                ..ListQuery::default()
+            },
+            4,
+        )
+        .await
+        .expect("page");
+    assert_eq!((rows.len(), total), (2, 4), "the count stops at its limit");
     assert_eq!(
         s.count_operations(
             &OperationFilter {

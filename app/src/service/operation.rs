@@ -115,12 +115,7 @@ impl Services {
         actor.require_staff()?;
         let query = query.clamped();
         let bound = query.offset() + u64::from(query.page_size) + COUNT_BOUND;
-        // The page and its count scan the same rows: on two connections they take as long as
-        // the slower of them, not both.
-        let (rows, total) = tokio::try_join!(
-            self.store.list_operations(&query),
-            self.store.count_operations(&query.filter, bound)
-        )?;
+        let (rows, total) = self.store.page_operations(&query, bound).await?;
         Ok(Page {
             rows,
             total,

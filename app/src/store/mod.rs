@@ -347,6 +347,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>>;
     /// How many active operations the filter matches, counting no further than `limit`.
     async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64>;
+    /// One page and the count of what the filter matches (up to `count_limit`), at once.
+    async fn page_operations(
+        &self,
+        query: &ListQuery,
+        count_limit: u64,
+    ) -> StoreResult<(Vec<OperationRow>, u64)>;
     /// Asks for a run now (even if manual) of a waiting or failed operation.
     async fn request_start(
         &self,

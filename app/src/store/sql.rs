@@ -346,6 +346,43 @@ macro_rules! impl_store {
             }
         }
 
+    /// One page of current operations, the error-text filter's ids already looked up.
+    async fn page_rows(pool: &sqlx::Pool<$db>, query: &ListQuery, error_ids: Option<&[i64]>) -> StoreResult<Vec<OperationRow>> {
+            // Two steps: the page's ids from `operation` alone (index order, skipping the
+            // offset without touching other tables), then the joins for those rows only.
+            let order = match query.order {
+                SortOrder::Asc => "ASC",
+                SortOrder::Desc => "DESC",
+            };
+            let sort = sort_sql(query.sort);
+            // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
+            // otherwise walk all of `operation` in id order to meet the page's 100 rows.
+            let mut qb = QueryBuilder::<$db>::new(format!(
+                "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
+                sort_joins(query.sort)
+            ));
+            qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+            push_filter(&mut qb, &query.filter, error_ids);
+            qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+            qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
+            qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+            qb.push(format!(
+                ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
+            ));
+            qb.build().fetch_all(pool).await?.iter().map(operation_row).collect()
+        }
+
+    /// How many current operations match, up to `limit`, the error ids already looked up.
+    async fn page_count(pool: &sqlx::Pool<$db>, filter: &OperationFilter, limit: u64, error_ids: Option<&[i64]>) -> StoreResult<u64> {
+            let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
+            qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+            push_filter(&mut qb, filter, error_ids);
+            qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            qb.push(") AS matched");
+            let count: i64 = qb.build_query_scalar().fetch_one(pool).await?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        }
+
         async fn journal(conn: &mut <$db as sqlx::Database>::Connection, entry: &JournalEntry) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO journal (at, user_id, user_name, action, object, object_id, detail) \
@@ -673,39 +710,23 @@ macro_rules! impl_store {
 
             async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>> {
                 let error_ids = error_ids_of(&self.pool, &query.filter).await?;
-                // Two steps: the page's ids from `operation` alone (index order, skipping the
-                // offset without touching other tables), then the joins for those rows only.
-                let order = match query.order {
-                    SortOrder::Asc => "ASC",
-                    SortOrder::Desc => "DESC",
-                };
-                let sort = sort_sql(query.sort);
-                // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
-                // otherwise walk all of `operation` in id order to meet the page's 100 rows.
-                let mut qb = QueryBuilder::<$db>::new(format!(
-                    "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
-                    sort_joins(query.sort)
-                ));
-                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-                push_filter(&mut qb, &query.filter, error_ids.as_deref());
-                qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
-                qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
-                qb.push(" OFFSET ").push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
-                qb.push(format!(
-                    ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
-                ));
-                qb.build().fetch_all(&self.pool).await?.iter().map(operation_row).collect()
+                page_rows(&self.pool, query, error_ids.as_deref()).await
             }
 
             async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64> {
                 let error_ids = error_ids_of(&self.pool, filter).await?;
-                let mut qb = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
-                qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-                push_filter(&mut qb, filter, error_ids.as_deref());
-                qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-                qb.push(") AS matched");
-                let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
-                Ok(u64::try_from(count).unwrap_or(0))
+                page_count(&self.pool, filter, limit, error_ids.as_deref()).await
+            }
+
+            async fn page_operations(&self, query: &ListQuery, count_limit: u64) -> StoreResult<(Vec<OperationRow>, u64)> {
+                // The text filter's messages are looked up once for both queries; the page and
+                // its count scan the same rows, so on two connections they take as long as the
+                // slower of them.
+                let error_ids = error_ids_of(&self.pool, &query.filter).await?;
+                tokio::try_join!(
+                    page_rows(&self.pool, query, error_ids.as_deref()),
+                    page_count(&self.pool, &query.filter, count_limit, error_ids.as_deref())
+                )
             }
 
             async fn request_start(&self, id: i64, now: Timestamp, entry: &JournalEntry) -> StoreResult<bool> {

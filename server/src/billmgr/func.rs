@@ -263,17 +263,7 @@ async fn run(func: Func, call: &Call<'_>, actor: &Actor) -> Outcome {
                     ]
                 })
                 .collect();
-            let count = rows.len();
-            Ok(Reply::List {
-                rows,
-                paging: Some(Paging {
-                    elems: count as u64,
-                    num: 1,
-                    cnt: count as u32,
-                    sort: "id".into(),
-                    order: "asc".into(),
-                }),
-            })
+            Ok(unpaged(rows))
         }
         Func::ShowLog => {
             let (a, log) = svc
@@ -368,11 +358,7 @@ async fn run(func: Func, call: &Call<'_>, actor: &Actor) -> Outcome {
                         Cell::new("max_running", m.max_running.to_string()),
                         Cell::new("max_tries", m.max_tries.to_string()),
                         Cell::new("timeout", m.timeout_secs.to_string()),
-                        Cell::with_orig(
-                            "status",
-                            switch_label(m.enabled, lang),
-                            if m.enabled { "on" } else { "off" },
-                        ),
+                        Cell::with_orig("status", switch_label(m.enabled, lang), on_off(m.enabled)),
                     ]
                 })
                 .collect();
