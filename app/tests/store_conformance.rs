@@ -3,8 +3,8 @@
 mod support;
 
 use app::store::{
-    JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields, OperationState,
-    SessionRecord, Store, TaskKind, UserRecord,
+    AfterAttempt, Claim, ClaimRequest, Finish, JournalEntry, ModuleRecord, NewAttempt, NewClient,
+    NewItem, OperationFields, OperationState, SessionRecord, Store, TaskKind, UserRecord,
 };
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
@@ -1215,6 +1215,377 @@ async fn journal_rows_can_stand_alone(db: &TestDb) {
     );
 }
 
+fn claim_at(owner: &str, limit: u32, now: i64, lease_ms: i64) -> ClaimRequest {
+    ClaimRequest {
+        owner: owner.into(),
+        limit,
+        now: Timestamp(now),
+        lease_until: Timestamp(now + lease_ms),
+    }
+}
+
+/// `n` waiting operations due at T0, one per item of a fresh world; returns (module, ops).
+async fn due_operations(store: &dyn Store, n: usize) -> (i64, Vec<i64>) {
+    let (client, module, items) = world(store, n).await;
+    let mut ops = Vec::new();
+    for item in items {
+        ops.push(
+            store
+                .insert_operation(
+                    &fields(item, client, module),
+                    OperationState::Waiting,
+                    T0,
+                    &entry("add", "runningoperation", None),
+                )
+                .await
+                .expect("operation"),
+        );
+    }
+    (module, ops)
+}
+
+fn finish(claim: &Claim, at: i64, next: AfterAttempt) -> Finish {
+    let failed = !matches!(next, AfterAttempt::Done { .. });
+    Finish {
+        operation_id: claim.operation_id,
+        token: claim.token.clone(),
+        at: Timestamp(at),
+        outcome: if failed {
+            AttemptOutcome::Error
+        } else {
+            AttemptOutcome::Ok
+        },
+        error_type: failed.then(|| "quota".to_owned()),
+        error_message: failed.then(|| "Not enough disk space".to_owned()),
+        log: "module output".into(),
+        next,
+    }
+}
+
+async fn a_claim_takes_due_operations_up_to_the_module_cap(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 5).await;
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2, "the module runs at most 2 at once");
+    assert_eq!(s.running_count(module).await.unwrap(), 2);
+    assert_ne!(claims[0].token, claims[1].token);
+    for claim in &claims {
+        assert!(ops.contains(&claim.operation_id));
+        assert_eq!(claim.trycount, 1);
+        assert_eq!(claim.client_name, "Client A");
+        let op = s.get_operation(claim.operation_id).await.unwrap().unwrap();
+        assert_eq!(op.state, OperationState::Running);
+        let attempts = s.list_attempts(claim.operation_id).await.unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Running);
+    }
+    let more = s
+        .claim_operations(&claim_at("node-b", 10, T0.0, 30_000))
+        .await
+        .expect("claim");
+    assert!(more.is_empty(), "the cap is reached: {more:?}");
+}
+
+async fn a_claim_skips_manual_future_and_switched_off_work(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 3).await;
+    let mut m = s.get_module(module).await.unwrap().unwrap();
+    m.max_running = 10;
+    s.update_module(&m, &entry("edit", "processing", Some(module)))
+        .await
+        .unwrap();
+    // ops[0]: manual; ops[1]: manual but asked to start; ops[2]: due tomorrow.
+    for (id, manual) in [(ops[0], true), (ops[1], true), (ops[2], false)] {
+        let mut op = s.get_operation(id).await.unwrap().unwrap();
+        op.fields.manual = manual;
+        s.update_operation(id, &op.fields, &entry("edit", "runningoperation", Some(id)))
+            .await
+            .unwrap();
+    }
+    s.request_start(
+        ops[1],
+        T0,
+        &entry("start", "runningoperation", Some(ops[1])),
+    )
+    .await
+    .unwrap();
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 - 1_000, 30_000))
+        .await
+        .unwrap();
+    assert!(claims.is_empty(), "nothing is due before T0");
+    m.enabled = false;
+    s.update_module(&m, &entry("edit", "processing", Some(module)))
+        .await
+        .unwrap();
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0, 30_000))
+        .await
+        .unwrap();
+    assert!(claims.is_empty(), "a switched-off module runs nothing");
+    m.enabled = true;
+    s.update_module(&m, &entry("edit", "processing", Some(module)))
+        .await
+        .unwrap();
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0, 30_000))
+        .await
+        .unwrap();
+    let mut claimed: Vec<i64> = claims.iter().map(|c| c.operation_id).collect();
+    claimed.sort();
+    assert_eq!(
+        claimed,
+        vec![ops[1], ops[2]],
+        "manual only when asked to start"
+    );
+    let started = claims.iter().find(|c| c.operation_id == ops[1]).unwrap();
+    assert!(started.manual, "a manual start keeps manual");
+}
+
+async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
+    let s = &*db.store;
+    let (_, ops) = due_operations(s, 1).await;
+    let first = s
+        .claim_operations(&claim_at("node-a", 1, T0.0, 1_000))
+        .await
+        .unwrap()
+        .remove(0);
+    // node-a stops renewing; its lease runs out and the operation is rescued and re-claimed.
+    assert!(s
+        .renew_leases("node-a", Timestamp(T0.0 + 2_000), Timestamp(T0.0 + 5_000))
+        .await
+        .unwrap()
+        .is_empty());
+    let rescued = s
+        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted")
+        .await
+        .unwrap();
+    assert_eq!(rescued, vec![ops[0]]);
+    let second = s
+        .claim_operations(&claim_at("node-b", 1, T0.0 + 2_000, 30_000))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(second.trycount, 2);
+    let journal = entry("engine", "runningoperation", None);
+    let applied = s
+        .finish_attempts(
+            &[finish(
+                &first,
+                T0.0 + 3_000,
+                AfterAttempt::Done {
+                    item_status: Some(ItemStatus::Active),
+                },
+            )],
+            &journal,
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![false]);
+    let op = s.get_operation(ops[0]).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Running, "still node-b's");
+    let applied = s
+        .finish_attempts(
+            &[finish(
+                &second,
+                T0.0 + 4_000,
+                AfterAttempt::Done {
+                    item_status: Some(ItemStatus::Active),
+                },
+            )],
+            &journal,
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![true]);
+    let op = s.get_operation(ops[0]).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Done);
+    let item = s.get_item(op.fields.item_id).await.unwrap().unwrap();
+    assert_eq!(item.status, ItemStatus::Active);
+    let outcomes: Vec<AttemptOutcome> = s
+        .list_attempts(ops[0])
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![AttemptOutcome::Interrupted, AttemptOutcome::Ok]
+    );
+}
+
+async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
+    let s = &*db.store;
+    let (_, ops) = due_operations(s, 2).await;
+    let claims = s
+        .claim_operations(&claim_at("node-a", 2, T0.0, 10_000))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 2);
+    s.request_stop(ops[0], T0, &entry("stop", "runningoperation", Some(ops[0])))
+        .await
+        .unwrap();
+    let mut held = s
+        .renew_leases("node-a", Timestamp(T0.0 + 5_000), Timestamp(T0.0 + 15_000))
+        .await
+        .unwrap();
+    held.sort_by(|a, b| a.token.cmp(&b.token));
+    assert_eq!(held.len(), 2);
+    let stopped: Vec<bool> = claims
+        .iter()
+        .map(|c| {
+            held.iter()
+                .find(|h| h.token == c.token)
+                .unwrap()
+                .stop_requested
+        })
+        .collect();
+    let expected: Vec<bool> = claims.iter().map(|c| c.operation_id == ops[0]).collect();
+    assert_eq!(stopped, expected);
+    assert!(
+        s.renew_leases("node-b", Timestamp(T0.0 + 5_000), Timestamp(T0.0 + 15_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "another node holds nothing"
+    );
+    // Renewed to T0+15s: not expired at T0+12s.
+    assert!(s
+        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn a_failure_schedules_a_retry_and_the_last_one_opens_one_task(db: &TestDb) {
+    let s = &*db.store;
+    let (_, ops) = due_operations(s, 1).await;
+    let journal = entry("engine", "runningoperation", None);
+    let claim = s
+        .claim_operations(&claim_at("n", 1, T0.0, 10_000))
+        .await
+        .unwrap()
+        .remove(0);
+    let retry = AfterAttempt::Retry {
+        next_run_at: Timestamp(T0.0 + 60_000),
+        manual: false,
+        task: None,
+    };
+    assert_eq!(
+        s.finish_attempts(&[finish(&claim, T0.0 + 1, retry)], &journal)
+            .await
+            .unwrap(),
+        vec![true]
+    );
+    let op = s.get_operation(ops[0]).await.unwrap().unwrap();
+    assert_eq!(op.state, OperationState::Error);
+    assert_eq!(op.next_run_at, Timestamp(T0.0 + 60_000));
+    assert_eq!(op.last_error.as_deref(), Some("Not enough disk space"));
+    let filtered = ids_of(
+        s,
+        OperationFilter {
+            error_text: Some("disk SPACE".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(filtered, vec![ops[0]]);
+    assert!(s
+        .claim_operations(&claim_at("n", 1, T0.0 + 59_999, 10_000))
+        .await
+        .unwrap()
+        .is_empty());
+    for round in 0..2 {
+        let at = T0.0 + 60_000 + round;
+        let claim = s
+            .claim_operations(&claim_at("n", 1, at, 10_000))
+            .await
+            .unwrap()
+            .remove(0);
+        let last = AfterAttempt::Retry {
+            next_run_at: Timestamp(at),
+            manual: true,
+            task: Some((TaskKind::Setup, "tries used up".into())),
+        };
+        assert_eq!(
+            s.finish_attempts(&[finish(&claim, at, last)], &journal)
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        let op = s.get_operation(ops[0]).await.unwrap().unwrap();
+        assert!(op.fields.manual);
+        let task = s
+            .get_task(op.task_id.expect("a task"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.comment, "tries used up");
+        if round == 0 {
+            assert!(
+                s.claim_operations(&claim_at("n", 1, at + 1, 10_000))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "manual now"
+            );
+            s.request_start(
+                ops[0],
+                Timestamp(at),
+                &entry("start", "runningoperation", Some(ops[0])),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let attempts = s.list_attempts(ops[0]).await.unwrap();
+    assert_eq!(attempts.len(), 3);
+    let with_task: Vec<Option<i64>> = attempts.iter().map(|a| a.task_id).collect();
+    assert!(
+        with_task[1].is_some() && with_task[2].is_none(),
+        "one task only: {with_task:?}"
+    );
+}
+
+async fn concurrent_claims_never_take_one_operation_twice(db: &TestDb) {
+    let s = db.store.clone();
+    let (module, _) = due_operations(&*s, 40).await;
+    let mut m = s.get_module(module).await.unwrap().unwrap();
+    m.max_running = 30;
+    s.update_module(&m, &entry("edit", "processing", Some(module)))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut all = Vec::new();
+            for _ in 0..5 {
+                all.extend(
+                    s.claim_operations(&claim_at(&format!("node-{n}"), 3, T0.0, 10_000))
+                        .await
+                        .expect("claim"),
+                );
+            }
+            all
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.extend(task.await.unwrap().into_iter().map(|c| c.operation_id));
+    }
+    let claimed = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), claimed, "an operation was claimed twice");
+    assert_eq!(claimed, 30, "the cap of 30 is filled and not passed");
+    assert_eq!(s.running_count(module).await.unwrap(), 30);
+}
+
 on_both_databases!(
     migrating_twice_changes_nothing,
     clients_round_trip_with_their_journal,
@@ -1237,4 +1608,10 @@ on_both_databases!(
     a_forced_running_operation_holds_a_lease,
     journal_rows_can_stand_alone,
     an_error_text_matching_many_distinct_messages_still_filters,
+    a_claim_takes_due_operations_up_to_the_module_cap,
+    a_claim_skips_manual_future_and_switched_off_work,
+    a_stale_workers_finish_changes_nothing,
+    renewal_keeps_live_leases_and_reports_stop_requests,
+    a_failure_schedules_a_retry_and_the_last_one_opens_one_task,
+    concurrent_claims_never_take_one_operation_twice,
 );

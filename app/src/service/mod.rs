@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod engine;
 pub mod filter;
 pub mod item;
 pub mod module;
@@ -68,6 +69,9 @@ pub struct Services {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     throttle: Arc<session::LoginThrottle>,
+    /// This node's name: in leases and in change messages.
+    node: Arc<str>,
+    changes: tokio::sync::broadcast::Sender<engine::Changed>,
 }
 
 impl Services {
@@ -77,6 +81,8 @@ impl Services {
             store,
             clock,
             throttle: Arc::default(),
+            node: format!("{}-{:08x}", hostname(), rand::random::<u32>()).into(),
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
     }
 
@@ -116,6 +122,15 @@ impl Services {
             detail,
         }
     }
+}
+
+/// The machine's name, for node names that say where a node runs.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "node".into())
 }
 
 /// Who is calling: a session's user, or the command line.

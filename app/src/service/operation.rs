@@ -282,10 +282,13 @@ impl Services {
             None,
             format!("create {} on item {}", fields.intname.raw(), fields.item_id),
         );
-        self.store
+        let id = self
+            .store
             .insert_operation(&fields, OperationState::Waiting, self.now(), &entry)
             .await
-            .map_err(|e| conflict_on_unique(e, fields.item_id))
+            .map_err(|e| conflict_on_unique(e, fields.item_id))?;
+        self.publish(&[id]).await;
+        Ok(id)
     }
 
     /// Changes an operation (`runningoperation.edit` with `sok` and `elid`). The type and the
@@ -315,7 +318,10 @@ impl Services {
             change_detail(&op.fields, &fields),
         );
         match self.store.update_operation(id, &fields, &entry).await {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                self.publish(&[id]).await;
+                Ok(())
+            }
             Ok(false) => Err(OperationError::NotFound(id)),
             Err(e) => Err(conflict_on_unique(e, id)),
         }
@@ -336,6 +342,14 @@ impl Services {
         let mut results = Vec::with_capacity(ids.len());
         for &id in ids {
             results.push((id, one(id).await));
+        }
+        let changed: Vec<i64> = results
+            .iter()
+            .filter(|(_, result)| result.is_ok())
+            .map(|(id, _)| *id)
+            .collect();
+        if !changed.is_empty() {
+            self.publish(&changed).await;
         }
         Ok(GroupOutcome { results })
     }

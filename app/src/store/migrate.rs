@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "error_message",
         sql: include_str!("../../../migrations/sqlite/0003_error_message.sql"),
     },
+    Migration {
+        version: 4,
+        name: "engine",
+        sql: include_str!("../../../migrations/sqlite/0004_engine.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -43,6 +48,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "error_message",
         sql: include_str!("../../../migrations/postgres/0003_error_message.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "engine",
+        sql: include_str!("../../../migrations/postgres/0004_engine.sql"),
     },
 ];
 

@@ -290,6 +290,80 @@ pub struct SessionRecord {
     pub last_seen: Timestamp,
 }
 
+/// An operation a worker has claimed, with what its processing module is told about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub operation_id: i64,
+    pub intname: Intname,
+    pub item_id: i64,
+    pub item_name: String,
+    pub itemtype: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub module_id: i64,
+    /// The try this attempt is (`trycount` after the claim incremented it).
+    pub trycount: i64,
+    pub manual: bool,
+    pub comment: String,
+    /// The attempt's token: every write about this attempt must name it.
+    pub token: String,
+    pub started: Timestamp,
+}
+
+/// What a claim may take: how many operations, for whom, for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// The node (and worker pool) taking the lease.
+    pub owner: String,
+    /// At most this many operations.
+    pub limit: u32,
+    pub now: Timestamp,
+    /// The lease runs out at this instant unless renewed.
+    pub lease_until: Timestamp,
+}
+
+/// How an attempt ended, as the engine reports it to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finish {
+    pub operation_id: i64,
+    pub token: String,
+    pub at: Timestamp,
+    pub outcome: AttemptOutcome,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    /// The module's output tail, secrets already masked.
+    pub log: String,
+    pub next: AfterAttempt,
+}
+
+/// What becomes of an operation after an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfterAttempt {
+    /// It is done: it leaves the current list, and its service takes `item_status`.
+    Done { item_status: Option<ItemStatus> },
+    /// It failed (or was stopped): due again at `next_run_at`; `manual` turns automatic
+    /// restarts off; `task` opens an employee task unless the operation has one.
+    Retry {
+        next_run_at: Timestamp,
+        manual: bool,
+        task: Option<(TaskKind, String)>,
+    },
+}
+
+/// A lease a node still holds after renewing, and whether an admin asked to stop its module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldLease {
+    pub token: String,
+    pub stop_requested: bool,
+}
+
+/// Messages from the other nodes sharing the database (PostgreSQL `LISTEN`).
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// The next message's payload; an error means the connection is gone.
+    async fn recv(&mut self) -> StoreResult<String>;
+}
+
 /// Everything billops keeps. Implemented once in [`sql`] for both backends.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -473,6 +547,35 @@ pub trait Store: Send + Sync + 'static {
         &self,
         operations: &[(OperationFields, OperationState, Option<String>)],
     ) -> StoreResult<()>;
+    // --- the engine
+    /// Claims up to `limit` due operations in one transaction: `waiting` or `error`, due by
+    /// `now`, automatic (`manual` off) or asked to start, of a module that is on and under its
+    /// cap of running operations. Each becomes `running` with the lease and a fresh token,
+    /// `trycount` goes up by one, and its attempt row is written as `running`.
+    async fn claim_operations(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>>;
+    /// Records how attempts ended, in one transaction. A finish whose token is no longer the
+    /// operation's changes nothing; the result says, per finish, whether it was applied.
+    async fn finish_attempts(
+        &self,
+        finishes: &[Finish],
+        journal: &JournalEntry,
+    ) -> StoreResult<Vec<bool>>;
+    /// Extends the unexpired leases `owner` holds to `until`; returns the leases it still holds.
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<HeldLease>>;
+    /// Returns running operations whose lease ran out before `now` to `error`, due at once,
+    /// with their attempt recorded as interrupted by `message`; returns their ids.
+    async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>>;
+    /// Tells every node listening (PostgreSQL `NOTIFY`); SQLite has one node: nothing to do.
+    async fn notify(&self, payload: &str) -> StoreResult<()>;
+    /// Listens for other nodes' messages; `None` where there are no other nodes (SQLite).
+    async fn listen(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
+    /// How many operations of a module are running now.
+    async fn running_count(&self, module_id: i64) -> StoreResult<i64>;
     /// Refreshes the query planner's statistics; the server calls it every few minutes.
     async fn maintain(&self) -> StoreResult<()>;
     /// How many operations exist in any state (to know whether demo data was loaded).

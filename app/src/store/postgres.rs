@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
 /// The longest any one statement may run, in milliseconds.
@@ -33,6 +33,38 @@ impl PgStore {
             .await?;
         Ok(PgStore { pool })
     }
+
+    /// Tells every node listening on [`CHANNEL`].
+    async fn notify_nodes(pool: &Pool<Postgres>, payload: &str) -> sqlx::Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on [`CHANNEL`] on a connection of its own.
+    async fn listen_nodes(
+        pool: &Pool<Postgres>,
+    ) -> sqlx::Result<Option<Box<dyn super::ChangeListener>>> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Box::new(Listener(listener))))
+    }
+}
+
+/// The `LISTEN`/`NOTIFY` channel billops nodes talk on.
+pub const CHANNEL: &str = "billops";
+
+/// A `LISTEN` connection.
+struct Listener(PgListener);
+
+#[async_trait::async_trait]
+impl super::ChangeListener for Listener {
+    async fn recv(&mut self) -> sqlx::Result<String> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
 }
 
 super::sql::impl_store!(
@@ -46,5 +78,11 @@ super::sql::impl_store!(
     // Autovacuum analyses too, but only after enough churn; this keeps plans right after bulk
     // changes. It samples, so it stays cheap on large tables.
     "ANALYZE operation, item",
-    "ILIKE"
+    "ILIKE",
+    None,
+    // Claims from several nodes queue here, one at a time; NO KEY UPDATE does not block the
+    // key-share locks that inserting operations (foreign keys) take on module rows.
+    " FOR NO KEY UPDATE",
+    // An operation an admin is editing is left for the next claim.
+    " FOR UPDATE SKIP LOCKED"
 );

@@ -98,9 +98,13 @@ pub(crate) fn corrupt(column: &str, value: &str) -> sqlx::Error {
 /// `$lock` is SQL run first in the migration transaction (PostgreSQL takes an advisory lock so
 /// that nodes starting together migrate once), `$migrations` the backend's migration list,
 /// `$maintain` the statement that refreshes the planner's statistics, `$text_match` the
-/// case-insensitive `LIKE` of the dialect.
+/// case-insensitive `LIKE` of the dialect. For the engine's claim: `$claim_prelude` is run first
+/// (SQLite takes its write lock with it, before reading), `$lock_modules` ends the select of the
+/// module rows (PostgreSQL locks them, serialising claims between nodes), `$skip_locked` ends the
+/// select of due operations. The backend also provides `notify_nodes` and `listen_nodes`.
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr, $text_match:expr) => {
+    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr, $text_match:expr,
+     $claim_prelude:expr, $lock_modules:expr, $skip_locked:expr) => {
         use async_trait::async_trait;
         use sqlx::{QueryBuilder, Row};
 
@@ -109,7 +113,7 @@ macro_rules! impl_store {
             OPERATION_SELECT, ROW_COLUMNS, ROW_JOINS, SESSION_SELECT,
         };
         use $crate::store::{
-            JournalEntry, JournalRow, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
+            AfterAttempt, ChangeListener, Claim, ClaimRequest, Finish, HeldLease, JournalEntry, JournalRow, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
             OperationRecord, OperationState, SessionRecord, Store, StoreResult, TaskKind, TaskRecord,
             UserRecord,
         };
@@ -410,6 +414,14 @@ macro_rules! impl_store {
                 .bind(text)
                 .fetch_one(&mut *conn)
                 .await
+        }
+
+        /// Appends `ids` as a comma-separated list of bound values.
+        fn push_ids(qb: &mut QueryBuilder<'_, $db>, ids: &[i64]) {
+            let mut list = qb.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
         }
 
         /// The journal entry with the id of the object just created.
@@ -1221,6 +1233,296 @@ macro_rules! impl_store {
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await
+            }
+
+            async fn claim_operations(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+                use rand::Rng;
+                let mut tx = self.pool.begin().await?;
+                // Claims are serialised: the module rows (and their caps) are locked first.
+                let prelude: Option<&str> = $claim_prelude;
+                if let Some(prelude) = prelude {
+                    sqlx::query(prelude).execute(&mut *tx).await?;
+                }
+                let lock_modules: &str = $lock_modules;
+                let mut modules: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                    "SELECT id, max_running FROM processing_module WHERE enabled = TRUE ORDER BY id{lock_modules}"
+                ))
+                .fetch_all(&mut *tx)
+                .await?;
+                if modules.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let running: std::collections::HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT module_id, COUNT(*) FROM operation WHERE state = 'running' GROUP BY module_id",
+                )
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+                // Start at a random module so that a small limit does not favour the first one.
+                let start = rand::thread_rng().gen_range(0..modules.len());
+                modules.rotate_left(start);
+                let skip_locked: &str = $skip_locked;
+                let mut ids: Vec<i64> = Vec::new();
+                let mut left = i64::from(request.limit);
+                for (module_id, max_running) in modules {
+                    let room = (max_running - running.get(&module_id).copied().unwrap_or(0)).min(left);
+                    if room <= 0 {
+                        continue;
+                    }
+                    let found: Vec<i64> = sqlx::query_scalar(&format!(
+                        "SELECT id FROM operation WHERE module_id = $1 AND state IN ('waiting', 'error') \
+                         AND next_run_at <= $2 AND (manual = FALSE OR run_requested = TRUE) \
+                         ORDER BY next_run_at, id LIMIT $3{skip_locked}"
+                    ))
+                    .bind(module_id)
+                    .bind(request.now.0)
+                    .bind(room)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    left -= found.len() as i64;
+                    ids.extend(found);
+                    if left == 0 {
+                        break;
+                    }
+                }
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let prefix = format!("{}:{:016x}:", request.owner, rand::thread_rng().gen::<u64>());
+                let mut qb = QueryBuilder::<$db>::new(
+                    "UPDATE operation SET state = 'running', trycount = trycount + 1, run_requested = FALSE, \
+                     stop_requested = FALSE, lease_owner = ",
+                );
+                qb.push_bind(&request.owner)
+                    .push(", lease_expires_at = ")
+                    .push_bind(request.lease_until.0)
+                    .push(", attempt_token = ")
+                    .push_bind(&prefix)
+                    .push(" || CAST(id AS TEXT), updated_at = ")
+                    .push_bind(request.now.0)
+                    .push(" WHERE id IN (");
+                push_ids(&mut qb, &ids);
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO attempt (operation_id, item_id, token, started_at, outcome, log) \
+                     SELECT id, item_id, attempt_token, ",
+                );
+                qb.push_bind(request.now.0).push(", 'running', '' FROM operation WHERE id IN (");
+                push_ids(&mut qb, &ids);
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, o.client_id, \
+                     c.name AS client_name, o.module_id, o.trycount, o.manual, o.comment, o.attempt_token \
+                     FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
+                     WHERE o.id IN (",
+                );
+                push_ids(&mut qb, &ids);
+                qb.push(") ORDER BY o.next_run_at, o.id");
+                let rows = qb.build().fetch_all(&mut *tx).await?;
+                let claims = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(Claim {
+                            operation_id: row.try_get("id")?,
+                            intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
+                            item_id: row.try_get("item_id")?,
+                            item_name: row.try_get("item_name")?,
+                            itemtype: row.try_get("itemtype")?,
+                            client_id: row.try_get("client_id")?,
+                            client_name: row.try_get("client_name")?,
+                            module_id: row.try_get("module_id")?,
+                            trycount: row.try_get("trycount")?,
+                            manual: row.try_get("manual")?,
+                            comment: row.try_get("comment")?,
+                            token: row.try_get("attempt_token")?,
+                            started: request.now,
+                        })
+                    })
+                    .collect::<StoreResult<Vec<Claim>>>()?;
+                tx.commit().await?;
+                Ok(claims)
+            }
+
+            async fn finish_attempts(&self, finishes: &[Finish], entry: &JournalEntry) -> StoreResult<Vec<bool>> {
+                let mut tx = self.pool.begin().await?;
+                let mut applied = Vec::with_capacity(finishes.len());
+                for f in finishes {
+                    let mut task_id: Option<i64> = None;
+                    let done = match &f.next {
+                        AfterAttempt::Done { item_status } => {
+                            let item_id: Option<i64> = sqlx::query_scalar(
+                                "UPDATE operation SET state = 'done', finished_at = $1, updated_at = $1, \
+                                 lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
+                                 run_requested = FALSE, stop_requested = FALSE \
+                                 WHERE id = $2 AND attempt_token = $3 AND state = 'running' RETURNING item_id",
+                            )
+                            .bind(f.at.0)
+                            .bind(f.operation_id)
+                            .bind(&f.token)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let (Some(item_id), Some(status)) = (item_id, item_status) {
+                                sqlx::query("UPDATE item SET status = $1 WHERE id = $2")
+                                    .bind(status.raw())
+                                    .bind(item_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                            item_id.is_some()
+                        }
+                        AfterAttempt::Retry { next_run_at, manual, task } => {
+                            let error_id = match f.error_message.as_deref() {
+                                Some(text) => Some(error_message_id(&mut tx, text).await?),
+                                None => None,
+                            };
+                            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                                "UPDATE operation SET state = 'error', manual = (manual OR $1), next_run_at = $2, \
+                                 last_error = COALESCE($3, last_error), last_error_id = COALESCE($4, last_error_id), \
+                                 lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
+                                 run_requested = FALSE, stop_requested = FALSE, updated_at = $5 \
+                                 WHERE id = $6 AND attempt_token = $7 AND state = 'running' RETURNING item_id, task_id",
+                            )
+                            .bind(*manual)
+                            .bind(next_run_at.0)
+                            .bind(f.error_message.as_deref())
+                            .bind(error_id)
+                            .bind(f.at.0)
+                            .bind(f.operation_id)
+                            .bind(&f.token)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let (Some((item_id, None)), Some((kind, comment))) = (row, task) {
+                                let id: i64 = sqlx::query_scalar(
+                                    "INSERT INTO task (operation_id, item_id, kind, status, comment, created_at) \
+                                     VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
+                                )
+                                .bind(f.operation_id)
+                                .bind(item_id)
+                                .bind(kind.raw())
+                                .bind(comment)
+                                .bind(f.at.0)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                sqlx::query("UPDATE operation SET task_id = $1 WHERE id = $2")
+                                    .bind(id)
+                                    .bind(f.operation_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                journal(&mut *tx, &JournalEntry {
+                                    object_id: Some(f.operation_id),
+                                    detail: format!("task {id}"),
+                                    ..entry.clone()
+                                })
+                                .await?;
+                                task_id = Some(id);
+                            }
+                            row.is_some()
+                        }
+                    };
+                    if done {
+                        sqlx::query(
+                            "UPDATE attempt SET outcome = $1, finished_at = $2, error_type = $3, error_message = $4, \
+                             log = $5, task_id = $6 WHERE token = $7 AND outcome = 'running'",
+                        )
+                        .bind(f.outcome.raw())
+                        .bind(f.at.0)
+                        .bind(f.error_type.as_deref())
+                        .bind(f.error_message.as_deref())
+                        .bind(&f.log)
+                        .bind(task_id)
+                        .bind(&f.token)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    applied.push(done);
+                }
+                tx.commit().await?;
+                Ok(applied)
+            }
+
+            async fn renew_leases(&self, owner: &str, now: Timestamp, until: Timestamp) -> StoreResult<Vec<HeldLease>> {
+                let rows: Vec<(String, bool)> = sqlx::query_as(
+                    "UPDATE operation SET lease_expires_at = $1 \
+                     WHERE lease_owner = $2 AND state = 'running' AND lease_expires_at >= $3 \
+                     RETURNING attempt_token, stop_requested",
+                )
+                .bind(until.0)
+                .bind(owner)
+                .bind(now.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(token, stop_requested)| HeldLease { token, stop_requested })
+                    .collect())
+            }
+
+            async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>> {
+                let mut tx = self.pool.begin().await?;
+                let skip_locked: &str = $skip_locked;
+                let expired: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT id, attempt_token FROM operation \
+                     WHERE state = 'running' AND lease_expires_at < $1 ORDER BY id{skip_locked}"
+                ))
+                .bind(now.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                if expired.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let error_id = error_message_id(&mut tx, message).await?;
+                let mut rescued = Vec::with_capacity(expired.len());
+                for (id, token) in expired {
+                    sqlx::query(
+                        "UPDATE attempt SET outcome = 'interrupted', finished_at = $1, error_type = 'interrupted', \
+                         error_message = $2 WHERE token = $3 AND outcome = 'running'",
+                    )
+                    .bind(now.0)
+                    .bind(message)
+                    .bind(&token)
+                    .execute(&mut *tx)
+                    .await?;
+                    let done = sqlx::query(
+                        "UPDATE operation SET state = 'error', next_run_at = $1, lease_owner = NULL, \
+                         lease_expires_at = NULL, attempt_token = NULL, stop_requested = FALSE, \
+                         last_error = $2, last_error_id = $3, updated_at = $1 \
+                         WHERE id = $4 AND attempt_token = $5 AND state = 'running'",
+                    )
+                    .bind(now.0)
+                    .bind(message)
+                    .bind(error_id)
+                    .bind(id)
+                    .bind(&token)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if done {
+                        rescued.push(id);
+                    }
+                }
+                tx.commit().await?;
+                Ok(rescued)
+            }
+
+            async fn notify(&self, payload: &str) -> StoreResult<()> {
+                <$store>::notify_nodes(&self.pool, payload).await
+            }
+
+            async fn listen(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+                <$store>::listen_nodes(&self.pool).await
+            }
+
+            async fn running_count(&self, module_id: i64) -> StoreResult<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM operation WHERE module_id = $1 AND state = 'running'")
+                    .bind(module_id)
+                    .fetch_one(&self.pool)
+                    .await
             }
 
             async fn maintain(&self) -> StoreResult<()> {

@@ -27,6 +27,18 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore { pool })
     }
+
+    /// One node: nobody else to tell.
+    async fn notify_nodes(_pool: &Pool<Sqlite>, _payload: &str) -> sqlx::Result<()> {
+        Ok(())
+    }
+
+    /// One node: nobody else to hear from.
+    async fn listen_nodes(
+        _pool: &Pool<Sqlite>,
+    ) -> sqlx::Result<Option<Box<dyn super::ChangeListener>>> {
+        Ok(None)
+    }
 }
 
 super::sql::impl_store!(
@@ -40,5 +52,10 @@ super::sql::impl_store!(
     // its first page. 0x10002 also analyses tables never analysed before.
     "PRAGMA optimize=0x10002",
     // SQLite's LIKE ignores (ASCII) case by itself; no LOWER() per row.
-    "LIKE"
+    "LIKE",
+    // A write first, so the claim's transaction holds SQLite's write lock before it reads (a
+    // reader that later writes could find the snapshot stale and fail instead of waiting).
+    Some("UPDATE processing_module SET max_running = max_running WHERE id = -1"),
+    "",
+    ""
 );

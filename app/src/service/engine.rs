@@ -1,0 +1,358 @@
+//! The engine's rules: what a claim may take, what becomes of an operation after each attempt
+//! (restart by schedule, manual after the module's maximum tries with one task, the service's
+//! status after success), and the change feed that wakes workers and live views. The workers,
+//! the processing-module drivers and their timing live in the server; they touch data only
+//! through these functions.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::Services;
+use crate::store::{
+    AfterAttempt, Claim, ClaimRequest, Finish, HeldLease, JournalEntry, ModuleRecord, StoreError,
+    TaskKind,
+};
+use crate::types::{AttemptOutcome, Intname, ItemStatus, Timestamp};
+
+/// The message an attempt gets when its node stopped renewing its lease (killed, cut off).
+pub const INTERRUPTED: &str = "Interrupted: the node running it stopped (its lease expired)";
+/// The message of an attempt an administrator stopped.
+pub const STOPPED: &str = "Stopped by an administrator";
+
+/// The first restart comes this long after a failure; each later one waits twice as long...
+pub const BACKOFF_BASE_MS: i64 = 60_000;
+/// ...up to this.
+pub const BACKOFF_MAX_MS: i64 = 3_600_000;
+
+/// The wait before try `trycount + 1`: `min(60 s * 2^(trycount-1), 1 h)`, moved by `jitter`
+/// (a fraction in -0.1..=0.1) so that operations failing together do not restart together.
+pub fn backoff_ms(trycount: i64, jitter: f64) -> i64 {
+    let exponent = u32::try_from((trycount - 1).clamp(0, 20)).unwrap_or(20);
+    let base = BACKOFF_BASE_MS
+        .saturating_mul(1_i64 << exponent)
+        .min(BACKOFF_MAX_MS);
+    let jitter = jitter.clamp(-0.1, 0.1);
+    base + (base as f64 * jitter).round() as i64
+}
+
+/// The status a service takes when an operation of type `intname` succeeds.
+pub fn item_status_after(intname: Intname) -> Option<ItemStatus> {
+    match intname {
+        Intname::Open | Intname::Reopen | Intname::Resume => Some(ItemStatus::Active),
+        Intname::Suspend => Some(ItemStatus::Suspended),
+        Intname::Close => Some(ItemStatus::Deleted),
+        // Prolonging, changing parameters, syncing, transferring, name servers: status stays.
+        _ => None,
+    }
+}
+
+/// How a run of a processing module ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// It succeeded.
+    Ok { log: String },
+    /// It failed: the module's error type (BILLmanager's `error type`) and message.
+    Failed {
+        error_type: String,
+        message: String,
+        log: String,
+    },
+    /// An administrator stopped it.
+    Stopped { log: String },
+    /// The worker lost its lease (or could not renew it) and stopped the module.
+    Interrupted { log: String },
+}
+
+/// A run the engine reports: the claim, its module, how it ended.
+#[derive(Clone, Debug)]
+pub struct FinishedRun {
+    pub claim: Claim,
+    pub max_tries: i64,
+    pub result: RunResult,
+}
+
+/// The engine's view of one store failure.
+#[derive(Debug, thiserror::Error)]
+#[error("store failure: {0}")]
+pub struct EngineError(#[from] StoreError);
+
+/// Something changed on the current list: the operations' ids (empty: anything may have).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changed {
+    /// The node that made the change.
+    pub node: String,
+    pub ids: Vec<i64>,
+}
+
+/// Most ids one change message names; past it, the message says "anything" (no ids).
+const MAX_IDS_PER_MESSAGE: usize = 500;
+
+impl Services {
+    /// Claims up to `limit` due operations for `owner`, leased for `lease`.
+    pub async fn claim_operations(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Claim>, EngineError> {
+        let now = self.now();
+        let request = ClaimRequest {
+            owner: owner.to_owned(),
+            limit,
+            now,
+            lease_until: Timestamp(now.0 + lease.as_millis() as i64),
+        };
+        let claims = self.store.claim_operations(&request).await?;
+        if !claims.is_empty() {
+            let ids: Vec<i64> = claims.iter().map(|c| c.operation_id).collect();
+            self.publish(&ids).await;
+        }
+        Ok(claims)
+    }
+
+    /// Records finished runs in one transaction, deciding for each what comes next. Returns
+    /// how many were applied (a run whose lease was taken over is not).
+    pub async fn finish_runs(&self, runs: &[FinishedRun]) -> Result<usize, EngineError> {
+        let now = self.now();
+        let mut rng = rand::thread_rng();
+        let finishes: Vec<Finish> = runs
+            .iter()
+            .map(|run| decide(run, now, rng.gen_range(-0.1..=0.1)))
+            .collect();
+        let entry = JournalEntry {
+            at: now,
+            user_id: None,
+            user_name: "engine".into(),
+            action: "runningoperation.taskcreate".into(),
+            object: "runningoperation".into(),
+            object_id: None,
+            detail: String::new(),
+        };
+        let applied = self.store.finish_attempts(&finishes, &entry).await?;
+        let ids: Vec<i64> = runs
+            .iter()
+            .zip(&applied)
+            .filter(|(_, applied)| **applied)
+            .map(|(run, _)| run.claim.operation_id)
+            .collect();
+        if !ids.is_empty() {
+            self.publish(&ids).await;
+        }
+        Ok(ids.len())
+    }
+
+    /// Renews the leases `owner` holds for another `lease`; returns those it still holds.
+    pub async fn renew_leases(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Vec<HeldLease>, EngineError> {
+        let now = self.now();
+        let until = Timestamp(now.0 + lease.as_millis() as i64);
+        Ok(self.store.renew_leases(owner, now, until).await?)
+    }
+
+    /// Returns operations whose node stopped renewing their lease for a restart.
+    pub async fn rescue_expired(&self) -> Result<Vec<i64>, EngineError> {
+        let ids = self.store.rescue_expired(self.now(), INTERRUPTED).await?;
+        if !ids.is_empty() {
+            tracing::warn!(
+                count = ids.len(),
+                "operations of a lost worker returned for a restart"
+            );
+            self.publish(&ids).await;
+        }
+        Ok(ids)
+    }
+
+    /// The processing modules by id (with their secrets: for the engine's drivers only).
+    pub async fn modules_by_id(&self) -> Result<HashMap<i64, ModuleRecord>, EngineError> {
+        Ok(self
+            .store
+            .list_modules()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect())
+    }
+
+    /// Tells this node's listeners, and through the database every other node's, that the
+    /// operations `ids` changed. Failing to tell is logged, never an error: polling catches up.
+    pub async fn publish(&self, ids: &[i64]) {
+        let changed = Changed {
+            node: self.node.to_string(),
+            ids: if ids.len() > MAX_IDS_PER_MESSAGE {
+                Vec::new()
+            } else {
+                ids.to_vec()
+            },
+        };
+        let _ = self.changes.send(changed.clone());
+        if let Ok(payload) = serde_json::to_string(&changed) {
+            if let Err(error) = self.store.notify(&payload).await {
+                tracing::warn!(%error, "could not tell the other nodes about a change");
+            }
+        }
+    }
+
+    /// Changes on this node and (once [`Services::relay_other_nodes`] runs) on the others.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Changed> {
+        self.changes.subscribe()
+    }
+
+    /// This node's name in change messages and leases.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Relays other nodes' change messages to this node's subscribers until the process ends,
+    /// reconnecting after a lost connection. Returns at once where there are no other nodes.
+    pub async fn relay_other_nodes(&self) {
+        loop {
+            let mut listener = match self.store.listen().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for other nodes; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            // Whatever happened while not listening: tell subscribers to look again.
+            let _ = self.changes.send(Changed::default());
+            loop {
+                match listener.recv().await {
+                    Ok(payload) => {
+                        let Ok(changed) = serde_json::from_str::<Changed>(&payload) else {
+                            continue;
+                        };
+                        if changed.node != *self.node {
+                            let _ = self.changes.send(changed);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "lost the connection listening for other nodes");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the store is to record for one finished run.
+fn decide(run: &FinishedRun, now: Timestamp, jitter: f64) -> Finish {
+    let claim = &run.claim;
+    let base = |outcome, error_type: Option<&str>, message: Option<&str>, log: &str, next| Finish {
+        operation_id: claim.operation_id,
+        token: claim.token.clone(),
+        at: now,
+        outcome,
+        error_type: error_type.map(str::to_owned),
+        error_message: message.map(str::to_owned),
+        log: log.to_owned(),
+        next,
+    };
+    match &run.result {
+        RunResult::Ok { log } => base(
+            AttemptOutcome::Ok,
+            None,
+            None,
+            log,
+            AfterAttempt::Done {
+                item_status: item_status_after(claim.intname),
+            },
+        ),
+        RunResult::Failed {
+            error_type,
+            message,
+            log,
+        } => {
+            let exhausted = claim.trycount >= run.max_tries;
+            let next = if exhausted {
+                AfterAttempt::Retry {
+                    next_run_at: now,
+                    manual: true,
+                    task: Some((
+                        TaskKind::for_operation(claim.intname),
+                        format!(
+                            "{} failed {} times; last error: {message}",
+                            claim.intname.raw(),
+                            claim.trycount
+                        ),
+                    )),
+                }
+            } else {
+                AfterAttempt::Retry {
+                    next_run_at: Timestamp(now.0 + backoff_ms(claim.trycount, jitter)),
+                    manual: false,
+                    task: None,
+                }
+            };
+            base(
+                AttemptOutcome::Error,
+                Some(error_type),
+                Some(message),
+                log,
+                next,
+            )
+        }
+        RunResult::Stopped { log } => base(
+            AttemptOutcome::Stopped,
+            Some("stopped"),
+            Some(STOPPED),
+            log,
+            AfterAttempt::Retry {
+                next_run_at: now,
+                manual: true,
+                task: None,
+            },
+        ),
+        RunResult::Interrupted { log } => base(
+            AttemptOutcome::Interrupted,
+            Some("interrupted"),
+            Some(INTERRUPTED),
+            log,
+            AfterAttempt::Retry {
+                next_run_at: now,
+                manual: false,
+                task: None,
+            },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_a_minute_up_to_an_hour() {
+        assert_eq!(backoff_ms(1, 0.0), 60_000);
+        assert_eq!(backoff_ms(2, 0.0), 120_000);
+        assert_eq!(backoff_ms(6, 0.0), 1_920_000);
+        assert_eq!(backoff_ms(7, 0.0), 3_600_000);
+        assert_eq!(backoff_ms(1_000, 0.0), 3_600_000);
+    }
+
+    #[test]
+    fn the_backoff_jitter_stays_within_ten_percent() {
+        assert_eq!(backoff_ms(1, 0.1), 66_000);
+        assert_eq!(backoff_ms(1, -0.1), 54_000);
+        assert_eq!(backoff_ms(1, 0.5), 66_000);
+    }
+
+    #[test]
+    fn a_service_follows_its_successful_operation() {
+        assert_eq!(item_status_after(Intname::Open), Some(ItemStatus::Active));
+        assert_eq!(
+            item_status_after(Intname::Suspend),
+            Some(ItemStatus::Suspended)
+        );
+        assert_eq!(item_status_after(Intname::Close), Some(ItemStatus::Deleted));
+        assert_eq!(item_status_after(Intname::Prolong), None);
+    }
+}
