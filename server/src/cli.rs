@@ -10,6 +10,8 @@ use anyhow::{anyhow, bail, Context};
 use app::service::{Actor, ModuleInput, Services, SystemClock, UserError};
 use app::types::{AppError, FieldReason, ItemStatus, Lang, Level, ModuleKind};
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::engine::{Drivers, Engine, EngineConfig};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
@@ -36,6 +38,16 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "BILLOPS_LISTEN", default_value = "127.0.0.1:1500")]
         listen: SocketAddr,
+        /// Processing modules this node runs at once (0: this node only serves HTTP).
+        #[arg(long, env = "BILLOPS_WORKERS", default_value_t = 8)]
+        workers: usize,
+        /// Seconds a claimed operation stays leased without renewal (renewed every third).
+        /// When a node dies, its operations are restarted after this long.
+        #[arg(long, env = "BILLOPS_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        lease_secs: u64,
+        /// Seconds a stopped module has between SIGTERM and SIGKILL.
+        #[arg(long, env = "BILLOPS_GRACE_SECS", default_value_t = 5)]
+        grace_secs: u64,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -180,7 +192,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let services = open(&cli.database_url).await?;
     let actor = Actor::command_line();
     match cli.command {
-        Command::Serve { listen } => serve(services, listen).await,
+        Command::Serve {
+            listen,
+            workers,
+            lease_secs,
+            grace_secs,
+        } => {
+            let config = EngineConfig {
+                workers,
+                lease: Duration::from_secs(lease_secs),
+                grace: Duration::from_secs(grace_secs),
+                ..EngineConfig::default()
+            };
+            serve(services, listen, config).await
+        }
         Command::Migrate => {
             println!("database is up to date ({})", services.store().backend());
             Ok(())
@@ -343,8 +368,9 @@ async fn demo(
     Ok(())
 }
 
-/// Serves HTTP until Ctrl-C, with upkeep (idle sessions, statistics) in the background.
-async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
+/// Serves HTTP until Ctrl-C, with the engine and upkeep (idle sessions, statistics) in the
+/// background.
+async fn serve(services: Services, listen: SocketAddr, engine: EngineConfig) -> anyhow::Result<()> {
     let options = crate::config::site_options(listen);
     if !std::path::Path::new(&*options.site_root)
         .join(&*options.site_pkg_dir)
@@ -366,6 +392,8 @@ async fn serve(services: Services, listen: SocketAddr) -> anyhow::Result<()> {
             }
         }
     });
+    let drivers = Drivers::real(engine.grace);
+    Engine::start(services.clone(), engine, drivers);
     let app = crate::router::router(services, options);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

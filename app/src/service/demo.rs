@@ -308,7 +308,13 @@ impl Services {
                         .insert_attempt(&NewAttempt {
                             operation_id: op_id,
                             item_id,
-                            token: format!("demo-{op_id}-last"),
+                            // The token `force_state` gives a running operation, so that the
+                            // engine's rescue finds this attempt.
+                            token: if state == OperationState::Running {
+                                format!("forced-{op_id}")
+                            } else {
+                                format!("demo-{op_id}-last")
+                            },
                             started,
                             finished: (state == OperationState::Done)
                                 .then(|| Timestamp(started.0 + 4_000)),

@@ -117,11 +117,12 @@ impl Services {
     /// how many were applied (a run whose lease was taken over is not).
     pub async fn finish_runs(&self, runs: &[FinishedRun]) -> Result<usize, EngineError> {
         let now = self.now();
-        let mut rng = rand::thread_rng();
-        let finishes: Vec<Finish> = runs
-            .iter()
-            .map(|run| decide(run, now, rng.gen_range(-0.1..=0.1)))
-            .collect();
+        let finishes: Vec<Finish> = {
+            let mut rng = rand::thread_rng();
+            runs.iter()
+                .map(|run| decide(run, now, rng.gen_range(-0.1..=0.1)))
+                .collect()
+        };
         let entry = JournalEntry {
             at: now,
             user_id: None,

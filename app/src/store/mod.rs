@@ -449,8 +449,8 @@ pub trait Store: Send + Sync + 'static {
         journal: &JournalEntry,
     ) -> StoreResult<bool>;
     /// Sets the queue state directly: for demo data and tests of the service layer. A running
-    /// operation gets a lease that expires a minute after `now`, so that nothing stays running
-    /// without a live worker.
+    /// operation gets the token `forced-<id>` and a lease that has run out at `now`, so that the
+    /// engine's rescue returns it (with its attempt of that token) as soon as a node starts.
     async fn force_state(
         &self,
         id: i64,

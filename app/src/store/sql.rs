@@ -819,7 +819,7 @@ macro_rules! impl_store {
                 .bind(state.raw())
                 .bind(last_error)
                 .bind(running.then_some("forced"))
-                .bind(running.then_some(now.0 + 60_000))
+                .bind(running.then_some(now.0))
                 .bind(running.then(|| format!("forced-{id}")))
                 .bind(error_id)
                 .bind(id)

@@ -1,0 +1,145 @@
+//! The processing-module driver trait, what a run is told, and the helpers every driver shares:
+//! the module's JSON, secret masking, the output tail.
+
+use app::service::engine::RunResult;
+use app::store::{Claim, ModuleRecord};
+use async_trait::async_trait;
+use serde_json::json;
+use tokio::sync::watch;
+
+/// Why a running module is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancel {
+    /// An administrator asked (`runningoperation.stop`).
+    Stop,
+    /// This node no longer holds the operation's lease.
+    LeaseLost,
+}
+
+/// One run: the claimed operation and its module (with its secret).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub claim: Claim,
+    pub module: ModuleRecord,
+}
+
+/// Runs a processing module for one operation.
+#[async_trait]
+pub trait Driver: Send + Sync + 'static {
+    /// Runs `job` to its end, or until `cancel` says to stop (then the module is terminated and
+    /// the result is [`RunResult::Stopped`] or [`RunResult::Interrupted`]).
+    async fn run(&self, job: &Job, cancel: watch::Receiver<Option<Cancel>>) -> RunResult;
+}
+
+/// A driver that succeeds at once without running anything: for benchmarks of the engine.
+pub struct NoopDriver;
+
+#[async_trait]
+impl Driver for NoopDriver {
+    async fn run(&self, _job: &Job, _cancel: watch::Receiver<Option<Cancel>>) -> RunResult {
+        RunResult::Ok { log: String::new() }
+    }
+}
+
+/// The operation, its service, client and module as the module receives them (the `exec`
+/// module in `BILLOPS_OPERATION`, the `http` module as the body). The module's secret is in it
+/// only when `with_secret` (the `exec` module may need it; the `http` body is signed with it).
+pub fn operation_json(job: &Job, with_secret: bool) -> serde_json::Value {
+    let c = &job.claim;
+    let m = &job.module;
+    let mut module = json!({
+        "id": m.id,
+        "name": m.name,
+        "kind": m.kind.raw(),
+        "target": m.target,
+        "panel_url": m.panel_url,
+        "timeout_secs": m.timeout_secs,
+    });
+    if with_secret {
+        module["secret"] = json!(m.secret);
+    }
+    json!({
+        "operation": {
+            "id": c.operation_id,
+            "intname": c.intname.raw(),
+            "trycount": c.trycount,
+            "manual": c.manual,
+            "comment": c.comment,
+        },
+        "service": { "id": c.item_id, "name": c.item_name, "itemtype": c.itemtype },
+        "client": { "id": c.client_id, "name": c.client_name },
+        "module": module,
+    })
+}
+
+/// What replaces a secret wherever it would be shown.
+pub const MASK: &str = "***";
+
+/// `text` with every occurrence of the module's secret replaced by [`MASK`].
+pub fn mask(text: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) if !secret.is_empty() => text.replace(secret, MASK),
+        _ => text.to_owned(),
+    }
+}
+
+/// The most output an attempt keeps: its last 64 KiB.
+pub const LOG_TAIL_BYTES: usize = 64 * 1024;
+
+/// The last [`LOG_TAIL_BYTES`] of a stream.
+#[derive(Debug, Default)]
+pub struct Tail {
+    bytes: Vec<u8>,
+    dropped: bool,
+}
+
+impl Tail {
+    /// Appends, dropping the oldest bytes past the limit.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > LOG_TAIL_BYTES {
+            let cut = self.bytes.len() - LOG_TAIL_BYTES;
+            self.bytes.drain(..cut);
+            self.dropped = true;
+        }
+    }
+
+    /// The text kept (invalid UTF-8 replaced), saying when the start was dropped.
+    pub fn text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.bytes);
+        if self.dropped {
+            format!("[... earlier output dropped]\n{text}")
+        } else {
+            text.into_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_masked_everywhere_it_appears() {
+        assert_eq!(
+            mask("pw=s3cr3t and s3cr3t", Some("s3cr3t")),
+            "pw=*** and ***"
+        );
+        assert_eq!(mask("nothing", None), "nothing");
+        assert_eq!(mask("keep", Some("")), "keep");
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_64_kib() {
+        let mut tail = Tail::default();
+        tail.push(&vec![b'a'; LOG_TAIL_BYTES]);
+        tail.push(b"end");
+        let text = tail.text();
+        assert!(text.starts_with("[... earlier output dropped]"));
+        assert!(text.ends_with("aend"));
+        assert_eq!(
+            text.len(),
+            LOG_TAIL_BYTES + "[... earlier output dropped]\n".len()
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! The operation engine: workers that claim due operations, run them through their processing
+//! module's driver, keep their leases alive, stop them when asked, and report how they ended;
+//! a rescuer that returns the work of dead nodes. Every rule (what may be claimed, backoff, max
+//! tries, the service's status) is the service layer's ([`app::service::engine`]); this module
+//! owns only concurrency and timing.
+//!
+//! One node runs `workers` modules at once. Claims take several due operations in one
+//! transaction; finishes are written in batches. A stop request or a lost lease reaches a
+//! running module through its [`Cancel`] channel.
+
+pub mod driver;
+pub mod exec;
+pub mod http;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::service::engine::{FinishedRun, RunResult};
+use app::service::Services;
+use app::store::{Claim, ModuleRecord};
+use app::types::ModuleKind;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+
+pub use driver::{Cancel, Driver, Job};
+
+/// How a node's engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Modules run at once on this node (0: the node runs none).
+    pub workers: usize,
+    /// How long a claim holds an operation without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// How often an idle node looks for due work when nothing told it to.
+    pub poll: Duration,
+    /// How long a stopped module has between SIGTERM and SIGKILL.
+    pub grace: Duration,
+    /// Most finishes written in one transaction.
+    pub finish_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            workers: 8,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            grace: Duration::from_secs(5),
+            finish_batch: 500,
+        }
+    }
+}
+
+/// The drivers by module kind; `all` replaces them for every module (benchmarks, tests).
+#[derive(Clone)]
+pub struct Drivers {
+    pub exec: Arc<dyn Driver>,
+    pub http: Arc<dyn Driver>,
+    pub all: Option<Arc<dyn Driver>>,
+}
+
+impl Drivers {
+    /// The real drivers: programs and HTTP endpoints.
+    pub fn real(grace: Duration) -> Drivers {
+        Drivers {
+            exec: Arc::new(exec::ExecDriver::new(grace)),
+            http: Arc::new(http::HttpDriver::new()),
+            all: None,
+        }
+    }
+
+    /// `driver` for every module.
+    pub fn only(driver: Arc<dyn Driver>) -> Drivers {
+        Drivers {
+            exec: driver.clone(),
+            http: driver.clone(),
+            all: Some(driver),
+        }
+    }
+
+    fn for_module(&self, module: &ModuleRecord) -> Arc<dyn Driver> {
+        if let Some(all) = &self.all {
+            return all.clone();
+        }
+        match module.kind {
+            ModuleKind::Exec => self.exec.clone(),
+            ModuleKind::Http => self.http.clone(),
+        }
+    }
+}
+
+/// A running engine; dropping it does not stop it (it lives as long as the process).
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    services: Services,
+    config: EngineConfig,
+    drivers: Drivers,
+    slots: Arc<Semaphore>,
+    /// Running attempts by token: how to cancel each.
+    running: Mutex<HashMap<String, watch::Sender<Option<Cancel>>>>,
+    /// Wakes the claimer: a change somewhere, or a slot freed.
+    wake: Notify,
+}
+
+impl Engine {
+    /// Starts the engine's tasks on the current runtime: claimer, finisher, lease keeper,
+    /// rescuer and the relay of other nodes' changes. With `workers == 0` only the rescuer and
+    /// the relay run (a node that serves HTTP only still returns dead nodes' work).
+    pub fn start(services: Services, config: EngineConfig, drivers: Drivers) -> Engine {
+        let shared = Arc::new(Shared {
+            slots: Arc::new(Semaphore::new(config.workers)),
+            services,
+            config,
+            drivers,
+            running: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+        });
+        let relay = shared.services.clone();
+        tokio::spawn(async move { relay.relay_other_nodes().await });
+        tokio::spawn(rescuer(shared.clone()));
+        if shared.config.workers > 0 {
+            let (done_tx, done_rx) = mpsc::unbounded_channel();
+            tokio::spawn(claimer(shared.clone(), done_tx));
+            tokio::spawn(finisher(shared.clone(), done_rx));
+            tokio::spawn(lease_keeper(shared.clone()));
+            tokio::spawn(waker(shared.clone()));
+        }
+        tracing::info!(
+            node = shared.services.node(),
+            workers = shared.config.workers,
+            lease_ms = shared.config.lease.as_millis() as u64,
+            "engine started"
+        );
+        Engine { shared }
+    }
+
+    /// How many modules this node is running now.
+    pub fn running(&self) -> usize {
+        self.shared.running.lock().map(|r| r.len()).unwrap_or(0)
+    }
+}
+
+/// Claims due operations while slots are free, and starts a run for each.
+async fn claimer(shared: Arc<Shared>, done: mpsc::UnboundedSender<FinishedRun>) {
+    let node = shared.services.node().to_owned();
+    loop {
+        let free = shared.slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match claim_and_start(&shared, &node, free, &done).await {
+                Ok(n) => claimed = n,
+                Err(error) => tracing::warn!(%error, "claiming due operations failed"),
+            }
+        }
+        if claimed > 0 && claimed == free {
+            // Took all it could: there may be more, once a slot frees.
+            if shared.slots.available_permits() == 0 {
+                let _ = shared.slots.acquire().await.map(drop);
+            }
+            continue;
+        }
+        // Nothing (more) due: wait for a change, a freed slot, or the poll interval.
+        let _ = tokio::time::timeout(shared.config.poll, shared.wake.notified()).await;
+    }
+}
+
+async fn claim_and_start(
+    shared: &Arc<Shared>,
+    node: &str,
+    free: usize,
+    done: &mpsc::UnboundedSender<FinishedRun>,
+) -> Result<usize, app::service::engine::EngineError> {
+    let limit = u32::try_from(free).unwrap_or(u32::MAX);
+    let claims = shared
+        .services
+        .claim_operations(node, limit, shared.config.lease)
+        .await?;
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let modules = shared.services.modules_by_id().await?;
+    let count = claims.len();
+    for claim in claims {
+        let Ok(permit) = shared.slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (cancel_tx, cancel_rx) = watch::channel(None);
+        if let Ok(mut running) = shared.running.lock() {
+            running.insert(claim.token.clone(), cancel_tx);
+        }
+        let shared = shared.clone();
+        let done = done.clone();
+        let module = modules.get(&claim.module_id).cloned();
+        tokio::spawn(async move {
+            let run = run_one(&shared, claim, module, cancel_rx).await;
+            drop(permit);
+            shared.wake.notify_one();
+            let _ = done.send(run);
+        });
+    }
+    Ok(count)
+}
+
+/// Runs one claimed operation to its end.
+async fn run_one(
+    shared: &Shared,
+    claim: Claim,
+    module: Option<ModuleRecord>,
+    cancel: watch::Receiver<Option<Cancel>>,
+) -> FinishedRun {
+    let Some(module) = module else {
+        // Deleted between claim and run: cannot happen with foreign keys, but never panic.
+        return FinishedRun {
+            max_tries: 1,
+            result: RunResult::Failed {
+                error_type: "module".into(),
+                message: "The processing module is gone".into(),
+                log: String::new(),
+            },
+            claim,
+        };
+    };
+    let driver = shared.drivers.for_module(&module);
+    let job = Job {
+        claim: claim.clone(),
+        module: module.clone(),
+    };
+    let result = driver.run(&job, cancel).await;
+    FinishedRun {
+        claim,
+        max_tries: module.max_tries,
+        result,
+    }
+}
+
+/// Writes finished runs in batches; a failed write is retried until the leases would have
+/// run out (after that the rescuer has the operations anyway).
+async fn finisher(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<FinishedRun>) {
+    let batch_size = shared.config.finish_batch.max(1);
+    while let Some(first) = done.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < batch_size {
+            match done.try_recv() {
+                Ok(run) => batch.push(run),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        loop {
+            match shared.services.finish_runs(&batch).await {
+                Ok(_) => break,
+                Err(error) if started.elapsed() < shared.config.lease => {
+                    tracing::warn!(%error, "recording finished runs failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, count = batch.len(), "giving up recording finished runs");
+                    break;
+                }
+            }
+        }
+        if let Ok(mut running) = shared.running.lock() {
+            for run in &batch {
+                running.remove(&run.claim.token);
+            }
+        }
+    }
+}
+
+/// Renews this node's leases every third of the lease, and at once (at most every 200 ms)
+/// when something changed, to hear stop requests quickly. Cancels runs whose lease is gone or
+/// whose stop was asked; cancels every run when renewing keeps failing for a whole lease.
+async fn lease_keeper(shared: Arc<Shared>) {
+    let node = shared.services.node().to_owned();
+    let mut changes = shared.services.subscribe();
+    let interval = shared.config.lease / 3;
+    let mut last_ok = Instant::now();
+    loop {
+        let tick = tokio::time::sleep(interval);
+        tokio::select! {
+            _ = tick => {}
+            _ = changes.recv() => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while changes.try_recv().is_ok() {}
+            }
+        }
+        let is_idle = shared.running.lock().map(|r| r.is_empty()).unwrap_or(true);
+        if is_idle {
+            last_ok = Instant::now();
+            continue;
+        }
+        match shared
+            .services
+            .renew_leases(&node, shared.config.lease)
+            .await
+        {
+            Ok(held) => {
+                last_ok = Instant::now();
+                let held: HashMap<String, bool> = held
+                    .into_iter()
+                    .map(|h| (h.token, h.stop_requested))
+                    .collect();
+                if let Ok(running) = shared.running.lock() {
+                    for (token, cancel) in running.iter() {
+                        match held.get(token) {
+                            Some(true) => {
+                                cancel.send_if_modified(|c| set_once(c, Cancel::Stop));
+                            }
+                            Some(false) => {}
+                            None => {
+                                cancel.send_if_modified(|c| set_once(c, Cancel::LeaseLost));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "renewing leases failed");
+                if last_ok.elapsed() >= shared.config.lease {
+                    if let Ok(running) = shared.running.lock() {
+                        for cancel in running.values() {
+                            cancel.send_if_modified(|c| set_once(c, Cancel::LeaseLost));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets a cancellation unless one is already set; true when it changed.
+fn set_once(current: &mut Option<Cancel>, reason: Cancel) -> bool {
+    if current.is_some() {
+        return false;
+    }
+    *current = Some(reason);
+    true
+}
+
+/// Wakes the claimer when operations change here or on another node.
+async fn waker(shared: Arc<Shared>) {
+    let mut changes = shared.services.subscribe();
+    loop {
+        match changes.recv().await {
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                shared.wake.notify_one()
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Returns dead nodes' operations for a restart: at start, then every half lease (at least
+/// every second).
+async fn rescuer(shared: Arc<Shared>) {
+    let interval = (shared.config.lease / 2).max(Duration::from_secs(1));
+    loop {
+        if let Err(error) = shared.services.rescue_expired().await {
+            tracing::warn!(%error, "rescuing expired leases failed");
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
