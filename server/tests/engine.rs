@@ -1,0 +1,366 @@
+//! The engine with real processing modules (programs run as processes, an HTTP endpoint on
+//! loopback) on a SQLite store: restarts by schedule with a hand-moved clock, stopping a
+//! module that will not stop by itself, the `http` driver's signature and secret masking.
+//! Each test waits for the state it expects (polling the store, with a deadline) and never
+//! sleeps in place of an assertion.
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::service::{Actor, Clock, ManualClock, ModuleInput, Services, SystemClock};
+use app::store::{ClaimRequest, OperationState, Store};
+use app::types::{AttemptOutcome, ItemStatus, ModuleKind, OperationInput, Timestamp};
+use server::engine::{Drivers, Engine, EngineConfig};
+
+/// 2025-01-10 12:00:00 UTC.
+const T0: Timestamp = Timestamp(1_736_510_400_000);
+
+struct World {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("engine.db").display());
+    let store = app::store::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    World { dir, store }
+}
+
+/// Writes an executable shell script into `dir`.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/usr/bin/env bash\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A module, a client, a service of it and an `open` operation on it; returns (module, op).
+async fn one_operation(services: &Services, module: ModuleInput) -> (i64, i64) {
+    let admin = Actor::command_line();
+    let module = services.add_module(&admin, &module).await.expect("module");
+    let client = services
+        .add_client(&admin, "Client", None)
+        .await
+        .expect("client");
+    let item = services
+        .add_item(
+            &admin,
+            client,
+            module,
+            "vds",
+            "vm1.example",
+            ItemStatus::Ordered,
+        )
+        .await
+        .expect("item");
+    let op = services
+        .create_operation(
+            &admin,
+            &OperationInput {
+                intname: Some("open".into()),
+                item: Some(item.to_string()),
+                ..OperationInput::default()
+            },
+        )
+        .await
+        .expect("operation");
+    (module, op)
+}
+
+/// Polls `check` every 20 ms until it holds; fails after 30 s saying what was awaited.
+async fn wait_for<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn fast(workers: usize) -> EngineConfig {
+    EngineConfig {
+        workers,
+        lease: Duration::from_secs(30),
+        poll: Duration::from_millis(50),
+        grace: Duration::from_secs(1),
+        finish_batch: 100,
+    }
+}
+
+async fn attempts(store: &dyn Store, op: i64) -> Vec<app::types::AttemptRow> {
+    store.list_attempts(op).await.expect("attempts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_module_is_restarted_on_schedule_then_turns_manual_with_one_task() {
+    let w = world().await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let services = Services::new(w.store.clone(), clock.clone());
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/demo-module.sh");
+    let failing = script(
+        w.dir.path(),
+        "failing.sh",
+        &format!("DEMO_MODULE_FAIL=always exec {} \"$@\"", demo.display()),
+    );
+    let mut module = ModuleInput::new("Always down", ModuleKind::Exec, &failing.to_string_lossy());
+    module.max_tries = 3;
+    let (_, op) = one_operation(&services, module).await;
+    Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+
+    let mut expected_waits = vec![60_000_i64, 120_000];
+    for tries in 1..=3_usize {
+        wait_for(&format!("try {tries} to fail"), || async {
+            let op = store.get_operation(op).await.unwrap().unwrap();
+            op.state == OperationState::Error && attempts(store, op.id).await.len() == tries
+        })
+        .await;
+        let record = store.get_operation(op).await.unwrap().unwrap();
+        let last = attempts(store, op).await.pop().unwrap();
+        assert_eq!(last.outcome, AttemptOutcome::Error);
+        assert_eq!(record.fields.trycount, tries as i64);
+        assert_eq!(
+            record.last_error, last.error_message,
+            "the list shows the last error"
+        );
+        assert!(
+            ["client", "quota", "value"].contains(&last.error_type.as_deref().unwrap()),
+            "the error document's type: {:?}",
+            last.error_type
+        );
+        if tries < 3 {
+            assert!(!record.fields.manual);
+            assert_eq!(record.task_id, None);
+            let wait = record.next_run_at.0 - clock.now().0;
+            let base = expected_waits.remove(0);
+            assert!(
+                (base * 9 / 10..=base * 11 / 10).contains(&wait),
+                "try {tries}: next run in {wait} ms, expected {base} ms ± 10 %"
+            );
+            // Not a millisecond early...
+            clock.advance(wait - 1);
+            let early = store
+                .claim_operations(&ClaimRequest {
+                    owner: "probe".into(),
+                    limit: 1,
+                    now: clock.now(),
+                    lease_until: clock.now(),
+                })
+                .await
+                .unwrap();
+            assert!(early.is_empty(), "due only after the backoff");
+            // ...and on time.
+            clock.advance(1);
+        } else {
+            assert!(record.fields.manual, "max tries reached: manual");
+            let task = store
+                .get_task(record.task_id.expect("a task"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(task.operation_id, op);
+            assert_eq!(task.kind, "setup");
+            let with_task = attempts(store, op)
+                .await
+                .iter()
+                .filter(|a| a.task_id.is_some())
+                .count();
+            assert_eq!(with_task, 1, "exactly one task");
+        }
+    }
+    // Manual now: hours later it is still not due for an automatic run.
+    clock.advance(24 * 3_600_000);
+    let later = store
+        .claim_operations(&ClaimRequest {
+            owner: "probe".into(),
+            limit: 1,
+            now: clock.now(),
+            lease_until: clock.now(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        later.is_empty(),
+        "a manual operation is not restarted automatically"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_terminates_a_module_that_ignores_sigterm_and_runs_forever() {
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let pidfile = w.dir.path().join("module.pid");
+    let stubborn = script(
+        w.dir.path(),
+        "stubborn.sh",
+        &format!(
+            "trap '' TERM\necho $$ > {}\necho 'working, forever'\nwhile true; do sleep 0.2; done",
+            pidfile.display()
+        ),
+    );
+    let module = ModuleInput::new("Stubborn", ModuleKind::Exec, &stubborn.to_string_lossy());
+    let (_, op) = one_operation(&services, module).await;
+    let engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the module to start", || async {
+        pidfile.exists() && std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'))
+    })
+    .await;
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc.exists());
+    assert_eq!(
+        store.get_operation(op).await.unwrap().unwrap().state,
+        OperationState::Running
+    );
+
+    let outcome = services
+        .stop_operations(&Actor::command_line(), &[op])
+        .await
+        .expect("stop");
+    assert!(outcome.into_first_error().is_ok());
+    wait_for("the attempt to be recorded as stopped", || async {
+        attempts(store, op).await.last().map(|a| a.outcome) == Some(AttemptOutcome::Stopped)
+    })
+    .await;
+    assert!(!proc.exists(), "the module process {pid} is gone");
+    assert_eq!(engine.running(), 0);
+    let record = store.get_operation(op).await.unwrap().unwrap();
+    assert_eq!(record.state, OperationState::Error);
+    assert!(record.fields.manual, "a stopped operation is manual");
+    let attempt = attempts(store, op).await.pop().unwrap();
+    let (_, log) = store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert!(log.contains("working, forever"), "{log}");
+    assert!(log.contains("SIGKILL after the grace period"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log() {
+    use axum::http::{HeaderMap, StatusCode};
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let recorder = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let recorder = recorder.clone();
+            async move {
+                let signature = headers
+                    .get("x-billops-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                recorder.lock().unwrap().push((signature, body));
+                (
+                    StatusCode::BAD_GATEWAY,
+                    "panel login failed for password hunter2-secret",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let mut module = ModuleInput::new("Hook", ModuleKind::Http, &format!("http://{address}/hook"));
+    module.secret = Some("hunter2-secret".into());
+    let (_, op) = one_operation(&services, module).await;
+    Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the POST to fail", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Error)
+    })
+    .await;
+    let (signature, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        signature,
+        server::engine::http::signature("hunter2-secret", body.as_bytes())
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["operation"]["id"], op);
+    assert_eq!(json["operation"]["intname"], "open");
+    assert_eq!(json["service"]["name"], "vm1.example");
+    assert!(
+        !body.contains("hunter2"),
+        "the body does not carry the secret"
+    );
+    let attempt = attempts(store, op).await.remove(0);
+    assert_eq!(attempt.error_type.as_deref(), Some("http"));
+    let (_, log) = store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert!(log.contains("502 Bad Gateway"), "{log}");
+    assert!(log.contains("password ***"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_run_finishes_the_operation_and_the_service_follows() {
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let ok = script(
+        w.dir.path(),
+        "ok.sh",
+        "echo \"args: $*\"\necho \"json: $BILLOPS_OPERATION\"",
+    );
+    let (_, op) = one_operation(
+        &services,
+        ModuleInput::new("Fine", ModuleKind::Exec, &ok.to_string_lossy()),
+    )
+    .await;
+    Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the operation to be done", || async {
+        store.get_operation(op).await.unwrap().unwrap().state == OperationState::Done
+    })
+    .await;
+    let record = store.get_operation(op).await.unwrap().unwrap();
+    let item = store
+        .get_item(record.fields.item_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        item.status,
+        ItemStatus::Active,
+        "an opened service is active"
+    );
+    let attempt = attempts(store, op).await.remove(0);
+    assert_eq!(attempt.outcome, AttemptOutcome::Ok);
+    let (_, log) = store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert!(
+        log.contains(&format!(
+            "args: --command open --item {} --runningoperation {op}",
+            item.id
+        )),
+        "{log}"
+    );
+    assert!(log.contains("\"intname\":\"open\""), "{log}");
+}
