@@ -393,7 +393,7 @@ async fn serve(services: Services, listen: SocketAddr, engine: EngineConfig) -> 
         }
     });
     let drivers = Drivers::real(engine.grace);
-    Engine::start(services.clone(), engine, drivers);
+    let _engine = Engine::start(services.clone(), engine, drivers);
     let app = crate::router::router(services, options);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

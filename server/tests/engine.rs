@@ -113,7 +113,7 @@ async fn a_failing_module_is_restarted_on_schedule_then_turns_manual_with_one_ta
     let mut module = ModuleInput::new("Always down", ModuleKind::Exec, &failing.to_string_lossy());
     module.max_tries = 3;
     let (_, op) = one_operation(&services, module).await;
-    Engine::start(
+    let _engine = Engine::start(
         services.clone(),
         fast(2),
         Drivers::real(Duration::from_secs(1)),
@@ -286,7 +286,7 @@ async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log
     let mut module = ModuleInput::new("Hook", ModuleKind::Http, &format!("http://{address}/hook"));
     module.secret = Some("hunter2-secret".into());
     let (_, op) = one_operation(&services, module).await;
-    Engine::start(
+    let _engine = Engine::start(
         services.clone(),
         fast(2),
         Drivers::real(Duration::from_secs(1)),
@@ -331,7 +331,7 @@ async fn a_successful_run_finishes_the_operation_and_the_service_follows() {
         ModuleInput::new("Fine", ModuleKind::Exec, &ok.to_string_lossy()),
     )
     .await;
-    Engine::start(
+    let _engine = Engine::start(
         services.clone(),
         fast(2),
         Drivers::real(Duration::from_secs(1)),

@@ -34,6 +34,11 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// PostgreSQL takes concurrent writers: no gate.
+    async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     /// Tells every node listening on [`CHANNEL`].
     async fn notify_nodes(pool: &Pool<Postgres>, payload: &str) -> sqlx::Result<()> {
         sqlx::query("SELECT pg_notify($1, $2)")

@@ -101,7 +101,9 @@ pub(crate) fn corrupt(column: &str, value: &str) -> sqlx::Error {
 /// case-insensitive `LIKE` of the dialect. For the engine's claim: `$claim_prelude` is run first
 /// (SQLite takes its write lock with it, before reading), `$lock_modules` ends the select of the
 /// module rows (PostgreSQL locks them, serialising claims between nodes), `$skip_locked` ends the
-/// select of due operations. The backend also provides `notify_nodes` and `listen_nodes`.
+/// select of due operations. The backend also provides `notify_nodes` and `listen_nodes`, and
+/// `write_gate`, taken by the engine's writes (SQLite: one writer at a time, queued in the
+/// process rather than by SQLite's sleeping busy handler).
 macro_rules! impl_store {
     ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:expr, $migrations:expr, $maintain:expr, $text_match:expr,
      $claim_prelude:expr, $lock_modules:expr, $skip_locked:expr) => {
@@ -422,6 +424,95 @@ macro_rules! impl_store {
             for id in ids {
                 list.push_bind(*id);
             }
+        }
+
+        /// Records the successful finishes `finishes[i]` for `i` in `chunk` (at most 500), in
+        /// four statements or so: the operations whose token still matches become `done`, their
+        /// services take their new status, their attempts their outcome and log.
+        async fn finish_done(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            finishes: &[Finish],
+            chunk: &[usize],
+            applied: &mut [bool],
+        ) -> StoreResult<()> {
+            let at = finishes[chunk[0]].at.0;
+            let mut qb = QueryBuilder::<$db>::new(
+                "UPDATE operation SET state = 'done', finished_at = ",
+            );
+            qb.push_bind(at)
+                .push(", updated_at = ")
+                .push_bind(at)
+                .push(
+                    ", lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
+                     run_requested = FALSE, stop_requested = FALSE FROM (VALUES ",
+                );
+            let mut rows = qb.separated(", ");
+            for &i in chunk {
+                rows.push("(")
+                    .push_bind_unseparated(finishes[i].operation_id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(finishes[i].token.clone())
+                    .push_unseparated(")");
+            }
+            // The id list lets the planner find the rows by primary key, whatever it believes
+            // about how many are running; the join checks each one's token.
+            qb.push(") AS v WHERE operation.id IN (");
+            let ids: Vec<i64> = chunk.iter().map(|&i| finishes[i].operation_id).collect();
+            push_ids(&mut qb, &ids);
+            qb.push(
+                ") AND operation.id = v.column1 AND operation.attempt_token = v.column2 \
+                 AND operation.state = 'running' RETURNING id, item_id",
+            );
+            let finished: std::collections::HashMap<i64, i64> = qb
+                .build_query_as::<(i64, i64)>()
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect();
+            if finished.is_empty() {
+                return Ok(());
+            }
+            let mut by_status: std::collections::HashMap<&'static str, Vec<i64>> = Default::default();
+            let mut attempts: Vec<&Finish> = Vec::with_capacity(finished.len());
+            for &i in chunk {
+                let f = &finishes[i];
+                let Some(item_id) = finished.get(&f.operation_id) else {
+                    continue;
+                };
+                applied[i] = true;
+                attempts.push(f);
+                if let AfterAttempt::Done { item_status: Some(status) } = &f.next {
+                    by_status.entry(status.raw()).or_default().push(*item_id);
+                }
+            }
+            for (status, items) in by_status {
+                let mut qb = QueryBuilder::<$db>::new("UPDATE item SET status = ");
+                qb.push_bind(status).push(" WHERE id IN (");
+                push_ids(&mut qb, &items);
+                qb.push(")");
+                qb.build().execute(&mut *conn).await?;
+            }
+            let mut qb = QueryBuilder::<$db>::new("UPDATE attempt SET outcome = 'ok', finished_at = ");
+            qb.push_bind(at).push(
+                ", error_type = NULL, error_message = NULL, log = v.column2 FROM (VALUES ",
+            );
+            let mut rows = qb.separated(", ");
+            for f in &attempts {
+                rows.push("(")
+                    .push_bind_unseparated(f.token.clone())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(f.log.clone())
+                    .push_unseparated(")");
+            }
+            // The token list lets both planners walk the index of running attempts by token.
+            qb.push(") AS v WHERE attempt.token IN (");
+            let mut tokens = qb.separated(", ");
+            for f in &attempts {
+                tokens.push_bind(f.token.clone());
+            }
+            qb.push(") AND attempt.token = v.column1 AND attempt.outcome = 'running'");
+            qb.build().execute(&mut *conn).await?;
+            Ok(())
         }
 
         /// The journal entry with the id of the object just created.
@@ -1236,6 +1327,7 @@ macro_rules! impl_store {
             }
 
             async fn claim_operations(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+                let _gate = self.write_gate().await;
                 use rand::Rng;
                 let mut tx = self.pool.begin().await?;
                 // Claims are serialised: the module rows (and their caps) are locked first.
@@ -1349,32 +1441,20 @@ macro_rules! impl_store {
             }
 
             async fn finish_attempts(&self, finishes: &[Finish], entry: &JournalEntry) -> StoreResult<Vec<bool>> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin().await?;
-                let mut applied = Vec::with_capacity(finishes.len());
-                for f in finishes {
+                let mut applied = vec![false; finishes.len()];
+                // Successes, the common case, are written set-wise: a few statements per batch.
+                let done: Vec<usize> = (0..finishes.len())
+                    .filter(|&i| matches!(finishes[i].next, AfterAttempt::Done { .. }))
+                    .collect();
+                for chunk in done.chunks(500) {
+                    finish_done(&mut tx, finishes, chunk, &mut applied).await?;
+                }
+                for (i, f) in finishes.iter().enumerate() {
                     let mut task_id: Option<i64> = None;
                     let done = match &f.next {
-                        AfterAttempt::Done { item_status } => {
-                            let item_id: Option<i64> = sqlx::query_scalar(
-                                "UPDATE operation SET state = 'done', finished_at = $1, updated_at = $1, \
-                                 lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
-                                 run_requested = FALSE, stop_requested = FALSE \
-                                 WHERE id = $2 AND attempt_token = $3 AND state = 'running' RETURNING item_id",
-                            )
-                            .bind(f.at.0)
-                            .bind(f.operation_id)
-                            .bind(&f.token)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            if let (Some(item_id), Some(status)) = (item_id, item_status) {
-                                sqlx::query("UPDATE item SET status = $1 WHERE id = $2")
-                                    .bind(status.raw())
-                                    .bind(item_id)
-                                    .execute(&mut *tx)
-                                    .await?;
-                            }
-                            item_id.is_some()
-                        }
+                        AfterAttempt::Done { .. } => continue,
                         AfterAttempt::Retry { next_run_at, manual, task } => {
                             let error_id = match f.error_message.as_deref() {
                                 Some(text) => Some(error_message_id(&mut tx, text).await?),
@@ -1439,13 +1519,14 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    applied.push(done);
+                    applied[i] = done;
                 }
                 tx.commit().await?;
                 Ok(applied)
             }
 
             async fn renew_leases(&self, owner: &str, now: Timestamp, until: Timestamp) -> StoreResult<Vec<HeldLease>> {
+                let _gate = self.write_gate().await;
                 let rows: Vec<(String, bool)> = sqlx::query_as(
                     "UPDATE operation SET lease_expires_at = $1 \
                      WHERE lease_owner = $2 AND state = 'running' AND lease_expires_at >= $3 \
@@ -1463,6 +1544,7 @@ macro_rules! impl_store {
             }
 
             async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin().await?;
                 let skip_locked: &str = $skip_locked;
                 let expired: Vec<(i64, String)> = sqlx::query_as(&format!(

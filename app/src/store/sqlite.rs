@@ -9,6 +9,9 @@ use sqlx::{Pool, Sqlite};
 /// A store in a SQLite file.
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
+    /// The engine's writers queue here: SQLite admits one writer at a time, and its busy
+    /// handler makes a waiting one sleep in steps of up to 100 ms.
+    gate: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -20,12 +23,23 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes of
+            // a large current list stay in memory while the engine rewrites them.
+            .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            gate: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The engine's turn to write.
+    async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.gate.lock().await)
     }
 
     /// One node: nobody else to tell.

@@ -89,9 +89,19 @@ impl Drivers {
     }
 }
 
-/// A running engine; dropping it does not stop it (it lives as long as the process).
+/// A running engine. Dropping it stops its tasks (claiming, renewing, finishing); modules
+/// already started run to their end unrecorded, and their leases run out for the rescue.
 pub struct Engine {
     shared: Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 struct Shared {
@@ -106,7 +116,7 @@ struct Shared {
 }
 
 impl Engine {
-    /// Starts the engine's tasks on the current runtime: claimer, finisher, lease keeper,
+    /// Starts the engine's tasks on the current runtime (they stop when the engine is dropped): claimer, finisher, lease keeper,
     /// rescuer and the relay of other nodes' changes. With `workers == 0` only the rescuer and
     /// the relay run (a node that serves HTTP only still returns dead nodes' work).
     pub fn start(services: Services, config: EngineConfig, drivers: Drivers) -> Engine {
@@ -119,14 +129,16 @@ impl Engine {
             wake: Notify::new(),
         });
         let relay = shared.services.clone();
-        tokio::spawn(async move { relay.relay_other_nodes().await });
-        tokio::spawn(rescuer(shared.clone()));
+        let mut tasks = vec![
+            tokio::spawn(async move { relay.relay_other_nodes().await }),
+            tokio::spawn(rescuer(shared.clone())),
+        ];
         if shared.config.workers > 0 {
             let (done_tx, done_rx) = mpsc::unbounded_channel();
-            tokio::spawn(claimer(shared.clone(), done_tx));
-            tokio::spawn(finisher(shared.clone(), done_rx));
-            tokio::spawn(lease_keeper(shared.clone()));
-            tokio::spawn(waker(shared.clone()));
+            tasks.push(tokio::spawn(claimer(shared.clone(), done_tx)));
+            tasks.push(tokio::spawn(finisher(shared.clone(), done_rx)));
+            tasks.push(tokio::spawn(lease_keeper(shared.clone())));
+            tasks.push(tokio::spawn(waker(shared.clone())));
         }
         tracing::info!(
             node = shared.services.node(),
@@ -134,7 +146,7 @@ impl Engine {
             lease_ms = shared.config.lease.as_millis() as u64,
             "engine started"
         );
-        Engine { shared }
+        Engine { shared, tasks }
     }
 
     /// How many modules this node is running now.
@@ -156,9 +168,17 @@ async fn claimer(shared: Arc<Shared>, done: mpsc::UnboundedSender<FinishedRun>) 
             }
         }
         if claimed > 0 && claimed == free {
-            // Took all it could: there may be more, once a slot frees.
-            if shared.slots.available_permits() == 0 {
-                let _ = shared.slots.acquire().await.map(drop);
+            // Took all it could: there may be more. Claim again once half the slots are free
+            // (or after 2 ms): one claim of many costs about what a claim of one does.
+            let want = (shared.config.workers / 2).max(1);
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(2);
+            while shared.slots.available_permits() < want {
+                if tokio::time::timeout_at(deadline, shared.wake.notified())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
             continue;
         }
@@ -236,11 +256,22 @@ async fn run_one(
     }
 }
 
-/// Writes finished runs in batches; a failed write is retried until the leases would have
-/// run out (after that the rescuer has the operations anyway).
+/// Writes finished runs in batches, on PostgreSQL two transactions at a time (they touch
+/// different rows, and the server then works on two cores); a failed write is retried until the leases would
+/// have run out (after that the rescuer has the operations anyway).
 async fn finisher(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<FinishedRun>) {
     let batch_size = shared.config.finish_batch.max(1);
+    // SQLite has one writer at a time: a second transaction would only wait for the lock.
+    let parallel = if shared.services.store().backend() == "postgres" {
+        2
+    } else {
+        1
+    };
+    let in_flight = Arc::new(Semaphore::new(parallel));
     while let Some(first) = done.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
         let mut batch = vec![first];
         while batch.len() < batch_size {
             match done.try_recv() {
@@ -248,24 +279,33 @@ async fn finisher(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<Finishe
                 Err(_) => break,
             }
         }
-        let started = Instant::now();
-        loop {
-            match shared.services.finish_runs(&batch).await {
-                Ok(_) => break,
-                Err(error) if started.elapsed() < shared.config.lease => {
-                    tracing::warn!(%error, "recording finished runs failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(error) => {
-                    tracing::error!(%error, count = batch.len(), "giving up recording finished runs");
-                    break;
-                }
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            record(&shared, &batch).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Records one batch of finished runs, retrying while that can still matter.
+async fn record(shared: &Shared, batch: &[FinishedRun]) {
+    let started = Instant::now();
+    loop {
+        match shared.services.finish_runs(batch).await {
+            Ok(_) => break,
+            Err(error) if started.elapsed() < shared.config.lease => {
+                tracing::warn!(%error, "recording finished runs failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, count = batch.len(), "giving up recording finished runs");
+                break;
             }
         }
-        if let Ok(mut running) = shared.running.lock() {
-            for run in &batch {
-                running.remove(&run.claim.token);
-            }
+    }
+    if let Ok(mut running) = shared.running.lock() {
+        for run in batch {
+            running.remove(&run.claim.token);
         }
     }
 }
