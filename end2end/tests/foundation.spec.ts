@@ -37,7 +37,7 @@ test('an admin logs in, sees the hydrated list, pages through it and logs out', 
   const rows = page.locator('#operations tbody tr');
   await expect(rows).toHaveCount(50);
   await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
-  await expect(page.locator('#operations thead th')).toHaveCount(10);
+  await expect(page.locator('#operations thead th[data-col]')).toHaveCount(10);
   await expect(page.locator('[data-status="manual"]').first()).toBeVisible();
   const firstId = await rows.first().getAttribute('data-id');
   await page.getByRole('link', { name: /Next/ }).click();

@@ -6,4 +6,5 @@ pub mod billmgr;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod router;

@@ -5,7 +5,10 @@
 pub mod operation;
 pub mod session;
 
-pub use operation::{list_operations, ListOperations};
+pub use operation::{
+    attempt_log, list_operations, operation_history, run_action, AttemptLog, ListOperations,
+    OperationHistory, RunAction,
+};
 pub use session::{current_session, login, logout, CurrentSession, Login, Logout};
 
 /// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
@@ -61,6 +64,35 @@ pub(crate) mod context {
     pub async fn session_token() -> Result<Option<SessionToken>, AppError> {
         Ok(super::cookie(&headers().await?, SESSION_COOKIE)
             .map(|id| SessionToken::from_client(&id)))
+    }
+
+    /// The caller of a function that changes something: as [`caller`], and refused (`Access`)
+    /// when the request comes from another site (the browser says so in `Sec-Fetch-Site`, or
+    /// its `Origin` names another host than the one asked).
+    pub async fn changing_caller() -> Result<(Services, Actor), AppError> {
+        if is_cross_site(&headers().await?) {
+            tracing::warn!("a cross-site request to change something was refused");
+            return Err(AppError::Access);
+        }
+        caller().await
+    }
+
+    /// True when the headers show a request sent by a page of another site.
+    pub fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+        };
+        if let Some(site) = text("sec-fetch-site") {
+            return !matches!(site, "same-origin" | "none");
+        }
+        match (text("origin"), text("host")) {
+            (Some(origin), Some(host)) => {
+                origin.split_once("://").map(|(_, authority)| authority) != Some(host)
+            }
+            _ => false,
+        }
     }
 
     /// The service layer and the authenticated caller; `AppError::Auth` without a live session.

@@ -31,3 +31,42 @@ pub async fn list_operations(
     };
     Ok(services.list_operations(&actor, query).await?)
 }
+
+/// Runs a group action (start, stop, delete, create task) on the operations `ids`; says per id
+/// whether it succeeded and, if not, why.
+#[server(endpoint = "run_action")]
+pub async fn run_action(
+    action: crate::types::OperationAction,
+    ids: Vec<i64>,
+) -> Result<Vec<crate::types::ActionResult>, AppError> {
+    use crate::types::{ActionResult, OperationAction};
+    let (services, actor) = super::context::changing_caller().await?;
+    let outcome = match action {
+        OperationAction::Start => services.start_operations(&actor, &ids).await?,
+        OperationAction::Stop => services.stop_operations(&actor, &ids).await?,
+        OperationAction::Delete => services.delete_operations(&actor, &ids).await?,
+        OperationAction::Taskcreate => services.create_tasks(&actor, &ids).await?,
+    };
+    Ok(outcome
+        .results
+        .into_iter()
+        .map(|(id, result)| ActionResult {
+            id,
+            error: result.err().map(|e| AppError::from(e).message(actor.lang)),
+        })
+        .collect())
+}
+
+/// The attempts of an operation (its error history), oldest first.
+#[server(endpoint = "operation_history")]
+pub async fn operation_history(id: i64) -> Result<Vec<crate::types::AttemptRow>, AppError> {
+    let (services, actor) = super::context::caller().await?;
+    Ok(services.list_attempts(&actor, id).await?)
+}
+
+/// One attempt and its log (secrets were masked when it was written).
+#[server(endpoint = "attempt_log")]
+pub async fn attempt_log(id: i64) -> Result<(crate::types::AttemptRow, String), AppError> {
+    let (services, actor) = super::context::caller().await?;
+    Ok(services.get_attempt_log(&actor, id).await?)
+}

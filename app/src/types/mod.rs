@@ -16,7 +16,9 @@ pub use attempt::{AttemptOutcome, AttemptRow};
 pub use error::{AppError, Conflict, FieldError, FieldReason};
 pub use filter::{OperationFilter, SortColumn, SortOrder};
 pub use lang::Lang;
-pub use operation::{Intname, OperationForm, OperationInput, OperationRow, Status};
+pub use operation::{
+    ActionResult, Intname, OperationAction, OperationForm, OperationInput, OperationRow, Status,
+};
 pub use page::{ListQuery, Page};
 pub use reference::{ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
 pub use session::{Level, SessionInfo};

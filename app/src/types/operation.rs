@@ -186,3 +186,51 @@ pub struct OperationInput {
     pub manual: Option<String>,
     pub comment: Option<String>,
 }
+
+/// A group action on selected operations, as the UI asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationAction {
+    Start,
+    Stop,
+    Delete,
+    Taskcreate,
+}
+
+impl OperationAction {
+    /// Every action, in the order the action bar shows them.
+    pub const ALL: [OperationAction; 4] = [
+        OperationAction::Start,
+        OperationAction::Stop,
+        OperationAction::Taskcreate,
+        OperationAction::Delete,
+    ];
+
+    /// The button's label.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            OperationAction::Start => lang.pick("Запустить", "Start"),
+            OperationAction::Stop => lang.pick("Остановить", "Stop"),
+            OperationAction::Delete => lang.pick("Удалить", "Delete"),
+            OperationAction::Taskcreate => lang.pick("Создать задачу", "Create task"),
+        }
+    }
+
+    /// The legacy function's suffix (`runningoperation.<raw>`).
+    pub fn raw(self) -> &'static str {
+        match self {
+            OperationAction::Start => "start",
+            OperationAction::Stop => "stop",
+            OperationAction::Delete => "delete",
+            OperationAction::Taskcreate => "taskcreate",
+        }
+    }
+}
+
+/// What a group action did to one operation: `error` is `None` when it succeeded, else the
+/// reason in the session's language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionResult {
+    pub id: i64,
+    pub error: Option<String>,
+}

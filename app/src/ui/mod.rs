@@ -1,5 +1,6 @@
 //! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
 
+mod history;
 mod login;
 mod operations;
 
@@ -8,6 +9,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+pub use history::{HistoryPage, LogPage};
 pub use login::LoginPage;
 pub use operations::OperationsPage;
 
@@ -43,6 +45,8 @@ pub fn App() -> impl IntoView {
                 // Async SSR: the rows are in the HTML where they belong, not streamed after it.
                 <Route path=path!("/") view=OperationsPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id") view=HistoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/attempt/:id") view=LogPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,31 +1,87 @@
-//! The current operations list: the seed's ten columns, statuses in the session's language.
+//! The current operations list: the seed's ten columns, statuses in the session's language,
+//! sorting, paging and page size held in the URL, selection with group actions and per-row
+//! results, and live updates from the server's change stream.
+
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_query_map;
 
 use super::hydrated;
-use crate::api::{current_session, list_operations, Logout};
-use crate::types::{Lang, OperationRow, Page, SessionInfo};
+use crate::api::{current_session, list_operations, run_action, Logout};
+use crate::types::{
+    ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
+    SortOrder,
+};
 
-/// Rows per page of the list.
+/// Rows per page unless the URL says otherwise.
 const PAGE_SIZE: u32 = 50;
+/// The page sizes offered.
+const PAGE_SIZES: [u32; 4] = [20, 50, 100, 200];
+
+/// The list's state as the URL holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ListState {
+    page: u32,
+    size: u32,
+    sort: SortColumn,
+    order: SortOrder,
+}
+
+impl ListState {
+    /// The URL of this state.
+    fn href(&self) -> String {
+        format!(
+            "/?page={}&size={}&sort={}&order={}",
+            self.page,
+            self.size,
+            self.sort.name(),
+            self.order.name()
+        )
+    }
+}
 
 /// The operations page: redirects to the login form without a session.
 #[component]
 pub fn OperationsPage() -> impl IntoView {
     let query = use_query_map();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<u32>().ok())
-            .unwrap_or(1)
-            .max(1)
-    };
+    let state = Memo::new(move |_| {
+        let q = query.read();
+        let number = |key: &str| q.get(key).and_then(|v| v.parse::<u32>().ok());
+        ListState {
+            page: number("page").unwrap_or(1).max(1),
+            size: number("size")
+                .filter(|s| PAGE_SIZES.contains(s))
+                .unwrap_or(PAGE_SIZE),
+            sort: q
+                .get("sort")
+                .and_then(|s| SortColumn::parse(&s))
+                .unwrap_or_default(),
+            order: q
+                .get("order")
+                .and_then(|o| SortOrder::parse(&o))
+                .unwrap_or_default(),
+        }
+    });
+    // Bumped by live updates and after actions: the list is fetched again.
+    let refresh = RwSignal::new(0_u64);
     let session = Resource::new(|| (), |_| current_session());
-    let operations = Resource::new(page, |page| list_operations(page, PAGE_SIZE, None, None));
+    let operations = Resource::new(
+        move || (state.get(), refresh.get()),
+        |(s, _)| {
+            list_operations(
+                s.page,
+                s.size,
+                Some(s.sort.name().into()),
+                Some(s.order.name().into()),
+            )
+        },
+    );
+    let selection = RwSignal::new(BTreeSet::<i64>::new());
+    let results = RwSignal::new(Vec::<ActionResult>::new());
     let hydrated = hydrated();
+    let live = live_updates(refresh);
     view! {
         <div class="page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
@@ -33,13 +89,24 @@ pub fn OperationsPage() -> impl IntoView {
                     match session.await {
                         Ok(Some(info)) => {
                             let lang = info.lang;
-                            let list = operations.await;
+                            let can_change = info.level == Level::Admin;
                             view! {
-                                <Header info/>
-                                {match list {
-                                    Ok(page) => view! { <OperationTable page lang/> }.into_any(),
-                                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
-                                }}
+                                <Header info live/>
+                                <Show when=move || can_change>
+                                    <ActionBar lang selection results refresh/>
+                                </Show>
+                                <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
+                                    {move || Suspend::new(async move {
+                                        match operations.await {
+                                            Ok(page) => view! {
+                                                <OperationTable page lang state=state.get_untracked() selection results can_change/>
+                                            }
+                                                .into_any(),
+                                            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }
+                                                .into_any(),
+                                        }
+                                    })}
+                                </Transition>
                             }
                                 .into_any()
                         }
@@ -55,37 +122,234 @@ pub fn OperationsPage() -> impl IntoView {
     }
 }
 
-/// The top bar: product name, who is logged in, and a logout button.
+/// Whether live updates are on, and whether the stream is connected.
+#[derive(Clone, Copy)]
+pub(crate) struct Live {
+    pub paused: RwSignal<bool>,
+    pub connected: RwSignal<bool>,
+}
+
+/// Listens to the server's change stream (`/events`, server-sent events) and bumps `refresh`,
+/// at most once a second, while not paused. In the browser only.
+fn live_updates(refresh: RwSignal<u64>) -> Live {
+    let live = Live {
+        paused: RwSignal::new(false),
+        connected: RwSignal::new(false),
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let dirty = RwSignal::new(false);
+        Effect::new(move |_| {
+            let Ok(source) = web_sys::EventSource::new("/events") else {
+                return;
+            };
+            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                dirty.set(true);
+            });
+            source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            let on_open = Closure::<dyn FnMut()>::new(move || live.connected.set(true));
+            source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+            on_open.forget();
+            let on_error = Closure::<dyn FnMut()>::new(move || live.connected.set(false));
+            source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            on_error.forget();
+            on_cleanup(move || source.close());
+        });
+        let _ = set_interval_with_handle(
+            move || {
+                if dirty.get_untracked() && !live.paused.get_untracked() {
+                    dirty.set(false);
+                    refresh.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_millis(1000),
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = refresh;
+    live
+}
+
+/// The top bar: product name, the live indicator, who is logged in, and a logout button.
 #[component]
-fn Header(info: SessionInfo) -> impl IntoView {
+fn Header(info: SessionInfo, live: Live) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let title = info.lang.pick("Текущие операции", "Current operations");
+    let lang = info.lang;
+    let title = lang.pick("Текущие операции", "Current operations");
+    let label = move || match (live.paused.get(), live.connected.get()) {
+        (true, _) => lang.pick("Пауза", "Paused"),
+        (false, true) => lang.pick("В реальном времени", "Live"),
+        (false, false) => lang.pick("Нет связи", "Offline"),
+    };
+    let state = move || match (live.paused.get(), live.connected.get()) {
+        (true, _) => "paused",
+        (false, true) => "live",
+        (false, false) => "offline",
+    };
     view! {
         <header class="topbar">
             <span class="brand">"billops"</span>
             <h1>{title}</h1>
+            <button
+                type="button"
+                class="live"
+                data-live=state
+                aria-pressed=move || (!live.paused.get()).to_string()
+                title=lang.pick("Обновлять список при изменениях (пауза по нажатию)", "Update the list as things change (click to pause)")
+                on:click=move |_| live.paused.update(|p| *p = !*p)
+            >
+                <span class="dot" aria-hidden="true"></span>
+                {label}
+            </button>
             <span class="who">{format!("{} ({})", info.user, info.level.raw())}</span>
             <ActionForm action=logout>
-                <button type="submit">{info.lang.pick("Выйти", "Log out")}</button>
+                <button type="submit">{lang.pick("Выйти", "Log out")}</button>
             </ActionForm>
         </header>
     }
 }
 
-/// The list itself, with a pager.
+/// Start, Stop, Create task, Delete for the selected rows; Delete asks first, naming them.
 #[component]
-fn OperationTable(page: Page<OperationRow>, lang: Lang) -> impl IntoView {
+fn ActionBar(
+    lang: Lang,
+    selection: RwSignal<BTreeSet<i64>>,
+    results: RwSignal<Vec<ActionResult>>,
+    refresh: RwSignal<u64>,
+) -> impl IntoView {
+    let pending_delete = RwSignal::new(Vec::<i64>::new());
+    let busy = RwSignal::new(false);
+    let run = move |action: OperationAction, ids: Vec<i64>| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match run_action(action, ids).await {
+                Ok(outcome) => {
+                    selection.update(|s| {
+                        for r in outcome.iter().filter(|r| r.error.is_none()) {
+                            if action == OperationAction::Delete {
+                                s.remove(&r.id);
+                            }
+                        }
+                    });
+                    results.set(outcome);
+                }
+                Err(e) => results.set(vec![ActionResult {
+                    id: 0,
+                    error: Some(e.message(lang)),
+                }]),
+            }
+            busy.set(false);
+            refresh.update(|n| *n += 1);
+        });
+    };
+    let count = move || selection.read().len();
+    view! {
+        <section class="actions" aria-label=lang.pick("Действия", "Actions")>
+            <span class="selected" data-count=count>
+                {move || format!("{}: {}", lang.pick("Выбрано", "Selected"), count())}
+            </span>
+            {OperationAction::ALL
+                .into_iter()
+                .map(|action| {
+                    view! {
+                        <button
+                            type="button"
+                            data-action=action.raw()
+                            disabled=move || count() == 0 || busy.get()
+                            on:click=move |_| {
+                                let ids: Vec<i64> = selection.get_untracked().into_iter().collect();
+                                if action == OperationAction::Delete {
+                                    pending_delete.set(ids);
+                                } else {
+                                    run(action, ids);
+                                }
+                            }
+                        >
+                            {action.label(lang)}
+                        </button>
+                    }
+                })
+                .collect_view()}
+            <Show when=move || !pending_delete.read().is_empty()>
+                <div class="confirm" role="alertdialog" aria-label=lang.pick("Подтверждение", "Confirmation")>
+                    <span>
+                        {move || {
+                            let ids = pending_delete.get();
+                            let names = ids.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ");
+                            format!("{} {names}?", lang.pick("Удалить операции", "Delete operations"))
+                        }}
+                    </span>
+                    <button
+                        type="button"
+                        class="danger"
+                        on:click=move |_| {
+                            let ids = pending_delete.get_untracked();
+                            pending_delete.set(Vec::new());
+                            run(OperationAction::Delete, ids);
+                        }
+                    >
+                        {lang.pick("Да, удалить", "Yes, delete")}
+                    </button>
+                    <button type="button" on:click=move |_| pending_delete.set(Vec::new())>
+                        {lang.pick("Отмена", "Cancel")}
+                    </button>
+                </div>
+            </Show>
+            <Show when=move || !results.read().is_empty()>
+                <ul class="results" role="status">
+                    {move || {
+                        results
+                            .get()
+                            .into_iter()
+                            .map(|r| {
+                                let ok = r.error.is_none();
+                                let text = match (r.id, r.error) {
+                                    (0, Some(e)) => e,
+                                    (id, None) => format!("#{id}: {}", lang.pick("выполнено", "done")),
+                                    (id, Some(e)) => format!("#{id}: {e}"),
+                                };
+                                view! {
+                                    <li data-id=r.id data-ok=ok.to_string() class=if ok { "ok" } else { "failed" }>
+                                        {text}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
+/// The list itself, with sortable headers, a pager and a page-size choice.
+#[component]
+fn OperationTable(
+    page: Page<OperationRow>,
+    lang: Lang,
+    state: ListState,
+    selection: RwSignal<BTreeSet<i64>>,
+    results: RwSignal<Vec<ActionResult>>,
+    can_change: bool,
+) -> impl IntoView {
     let headers = [
-        ("id", "Id", "Id"),
-        ("desc", "Описание", "Description"),
-        ("item", "Услуга/товар", "Service"),
-        ("itemtype", "Тип продукта", "Product type"),
-        ("client", "Клиент", "Client"),
-        ("cdate", "Дата создания", "Created"),
-        ("trycount", "Количество попыток", "Attempts"),
-        ("processingmodule", "Обработчик", "Processing module"),
-        ("task", "Задача", "Task"),
-        ("status", "Статус", "Status"),
+        (SortColumn::Id, "Id", "Id"),
+        (SortColumn::Desc, "Описание", "Description"),
+        (SortColumn::Item, "Услуга/товар", "Service"),
+        (SortColumn::Itemtype, "Тип продукта", "Product type"),
+        (SortColumn::Client, "Клиент", "Client"),
+        (SortColumn::Cdate, "Дата создания", "Created"),
+        (SortColumn::Trycount, "Количество попыток", "Attempts"),
+        (
+            SortColumn::Processingmodule,
+            "Обработчик",
+            "Processing module",
+        ),
+        (SortColumn::Task, "Задача", "Task"),
+        (SortColumn::Status, "Статус", "Status"),
     ];
     let last_page = page.total.div_ceil(u64::from(page.page_size.max(1))).max(1);
     let current = page.page;
@@ -94,47 +358,166 @@ fn OperationTable(page: Page<OperationRow>, lang: Lang) -> impl IntoView {
     } else {
         format!("{}+", page.total)
     };
+    let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+    let last_clicked = RwSignal::new(None::<usize>);
+    let all_ids = ids.clone();
+    let all_selected =
+        move || !all_ids.is_empty() && all_ids.iter().all(|id| selection.read().contains(id));
+    let page_ids = ids.clone();
+    let toggle_all = move |_| {
+        let select = !page_ids
+            .iter()
+            .all(|id| selection.read_untracked().contains(id));
+        selection.update(|s| {
+            for id in &page_ids {
+                if select {
+                    s.insert(*id);
+                } else {
+                    s.remove(id);
+                }
+            }
+        });
+    };
     let rows = page.rows;
+    let previous = ListState {
+        page: current.saturating_sub(1).max(1),
+        ..state.clone()
+    }
+    .href();
+    let next = ListState {
+        page: current + 1,
+        ..state.clone()
+    }
+    .href();
+    let sizes_state = state.clone();
     view! {
         <table class="operations" id="operations">
             <thead>
                 <tr>
+                    {can_change.then(|| view! {
+                        <th scope="col" class="check">
+                            <input
+                                type="checkbox"
+                                aria-label=lang.pick("Выбрать все на странице", "Select all on this page")
+                                prop:checked=all_selected
+                                on:change=toggle_all
+                            />
+                        </th>
+                    })}
                     {headers
                         .into_iter()
-                        .map(|(key, ru, en)| view! { <th scope="col" data-col=key>{lang.pick(ru, en)}</th> })
+                        .map(|(column, ru, en)| {
+                            let sorted = state.sort == column;
+                            let order = if sorted && state.order == SortOrder::Asc { SortOrder::Desc } else { SortOrder::Asc };
+                            let href = ListState { page: 1, sort: column, order, ..state.clone() }.href();
+                            let aria = match (sorted, state.order) {
+                                (false, _) => "none",
+                                (true, SortOrder::Asc) => "ascending",
+                                (true, SortOrder::Desc) => "descending",
+                            };
+                            let arrow = match (sorted, state.order) {
+                                (false, _) => "",
+                                (true, SortOrder::Asc) => " ▲",
+                                (true, SortOrder::Desc) => " ▼",
+                            };
+                            view! {
+                                <th scope="col" data-col=column.name() aria-sort=aria>
+                                    <A href=href>{lang.pick(ru, en)}{arrow}</A>
+                                </th>
+                            }
+                        })
                         .collect_view()}
                 </tr>
             </thead>
             <tbody>
-                {rows.into_iter().map(|row| view! { <Row row lang/> }).collect_view()}
+                {rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, row)| {
+                        let ids = ids.clone();
+                        view! { <Row row lang index ids selection last_clicked results can_change/> }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
         <nav class="pager" aria-label=lang.pick("Страницы", "Pages")>
             <span class="total">{format!("{}: {total}", lang.pick("Всего", "Total"))}</span>
             <Show when=move || { current > 1 }>
-                <A href=format!("/?page={}", current - 1)>{lang.pick("← Назад", "← Previous")}</A>
+                <A href=previous.clone()>{lang.pick("← Назад", "← Previous")}</A>
             </Show>
             <span>{format!("{current} / {last_page}")}</span>
             <Show when=move || { u64::from(current) < last_page }>
-                <A href=format!("/?page={}", current + 1)>{lang.pick("Вперёд →", "Next →")}</A>
+                <A href=next.clone()>{lang.pick("Вперёд →", "Next →")}</A>
             </Show>
+            <span class="sizes">
+                {lang.pick("На странице:", "Per page:")}
+                {PAGE_SIZES
+                    .into_iter()
+                    .map(|size| {
+                        let href = ListState { page: 1, size, ..sizes_state.clone() }.href();
+                        let current = (size == sizes_state.size).then_some("page");
+                        view! { <A href=href attr:aria-current=current>{size.to_string()}</A> }
+                    })
+                    .collect_view()}
+            </span>
         </nav>
     }
 }
 
-/// One operation.
+/// One operation; a click on its check box with Shift held selects the range from the last one.
 #[component]
-fn Row(row: OperationRow, lang: Lang) -> impl IntoView {
+fn Row(
+    row: OperationRow,
+    lang: Lang,
+    index: usize,
+    ids: Vec<i64>,
+    selection: RwSignal<BTreeSet<i64>>,
+    last_clicked: RwSignal<Option<usize>>,
+    results: RwSignal<Vec<ActionResult>>,
+    can_change: bool,
+) -> impl IntoView {
+    let id = row.id;
     let status_class = format!("badge status-{}", row.status.raw());
     let title = row.last_error.clone().unwrap_or_default();
+    let selected = move || selection.read().contains(&id);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let select = !selection.read_untracked().contains(&id);
+        let from = last_clicked
+            .get_untracked()
+            .filter(|_| ev.shift_key())
+            .unwrap_or(index);
+        let (a, b) = (from.min(index), from.max(index));
+        selection.update(|s| {
+            for other in &ids[a..=b] {
+                if select {
+                    s.insert(*other);
+                } else {
+                    s.remove(other);
+                }
+            }
+        });
+        last_clicked.set(Some(index));
+    };
+    let result = move || results.read().iter().find(|r| r.id == id).cloned();
+    let created = row.cdate.format();
     view! {
-        <tr data-id=row.id>
-            <td>{row.id}</td>
+        <tr data-id=id class:selected=selected data-result=move || result().map(|r| if r.error.is_none() { "ok" } else { "failed" })>
+            {can_change.then(|| view! {
+                <td class="check">
+                    <input
+                        type="checkbox"
+                        aria-label=format!("{} #{id}", lang.pick("Выбрать операцию", "Select operation"))
+                        prop:checked=selected
+                        on:click=on_click
+                    />
+                </td>
+            })}
+            <td><A href=format!("/operation/{id}") attr:title=lang.pick("История ошибок", "Error history")>{id}</A></td>
             <td>{row.desc(lang)}</td>
             <td>{format!("#{} {}", row.item_id, row.item_name)}</td>
             <td>{row.itemtype.clone()}</td>
             <td>{row.client_name.clone()}</td>
-            <td>{row.cdate.format()}</td>
+            <td><time datetime=created.clone()>{created.clone()}</time></td>
             <td class="num">{row.trycount}</td>
             <td>{row.module_name.clone()}</td>
             <td>{row.task_id.map(|t| format!("#{t}")).unwrap_or_default()}</td>
@@ -142,6 +525,7 @@ fn Row(row: OperationRow, lang: Lang) -> impl IntoView {
                 <span class=status_class title=title data-status=row.status.raw()>
                     {row.status.label(lang)}
                 </span>
+                {move || result().and_then(|r| r.error).map(|e| view! { <span class="row-error">{e}</span> })}
             </td>
         </tr>
     }

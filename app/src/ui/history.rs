@@ -1,0 +1,177 @@
+//! An operation's error history (its attempts) and the log viewer of one attempt: monospace,
+//! error lines highlighted, a copy button. Logs were masked of secrets when they were written.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_params_map;
+
+use super::hydrated;
+use crate::api::{attempt_log, current_session, operation_history};
+use crate::types::{AppError, AttemptRow, Lang};
+
+/// The id in the route's `:id`.
+fn route_id() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// What a page shows when its data could not be had: the login form without a session, else
+/// the error in the session's language.
+fn failure(error: AppError, lang: Lang) -> AnyView {
+    if error == AppError::Auth {
+        super::redirect_status();
+        view! { <Redirect path="/login"/> }.into_any()
+    } else {
+        view! { <p class="error" role="alert">{error.message(lang)}</p> }.into_any()
+    }
+}
+
+/// `/operation/:id`: the attempts of one operation.
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let id = route_id();
+    let session = Resource::new(|| (), |_| current_session());
+    let attempts = Resource::new(move || id.get(), operation_history);
+    let hydrated = hydrated();
+    view! {
+        <div class="page history" data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let lang = match session.await {
+                        Ok(Some(info)) => info.lang,
+                        Ok(None) => return failure(AppError::Auth, Lang::En),
+                        Err(e) => return failure(e, Lang::En),
+                    };
+                    match attempts.await {
+                        Ok(rows) => view! { <Attempts id=id.get_untracked() rows lang/> }.into_any(),
+                        Err(e) => failure(e, lang),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
+    let empty = rows.is_empty();
+    view! {
+        <header class="topbar">
+            <A href="/">{lang.pick("← Текущие операции", "← Current operations")}</A>
+            <h1>{format!("{} #{id}", lang.pick("История ошибок операции", "Error history of operation"))}</h1>
+        </header>
+        <Show when=move || empty>
+            <p class="notice">{lang.pick("Попыток ещё не было.", "No attempts yet.")}</p>
+        </Show>
+        <table class="attempts" id="attempts">
+            <thead>
+                <tr>
+                    <th scope="col">{lang.pick("Начало", "Started")}</th>
+                    <th scope="col">{lang.pick("Длительность", "Duration")}</th>
+                    <th scope="col">{lang.pick("Итог", "Outcome")}</th>
+                    <th scope="col">{lang.pick("Тип ошибки", "Error type")}</th>
+                    <th scope="col">{lang.pick("Сообщение", "Message")}</th>
+                    <th scope="col">{lang.pick("Задача", "Task")}</th>
+                    <th scope="col">{lang.pick("Журнал", "Log")}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|a| {
+                        let duration = a
+                            .finished
+                            .map(|f| format!("{:.1} s", (f.0 - a.createdate.0) as f64 / 1000.0))
+                            .unwrap_or_else(|| "…".into());
+                        view! {
+                            <tr data-id=a.id data-outcome=a.outcome.raw()>
+                                <td><time>{a.createdate.format()}</time></td>
+                                <td class="num">{duration}</td>
+                                <td><span class=format!("badge outcome-{}", a.outcome.raw())>{a.outcome.raw()}</span></td>
+                                <td>{a.error_type.clone().unwrap_or_default()}</td>
+                                <td>{a.error_message.clone().unwrap_or_default()}</td>
+                                <td>{a.task_id.map(|t| format!("#{t}")).unwrap_or_default()}</td>
+                                <td><A href=format!("/attempt/{}", a.id)>{lang.pick("Журнал", "Log")}</A></td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// `/attempt/:id`: the log of one attempt.
+#[component]
+pub fn LogPage() -> impl IntoView {
+    let id = route_id();
+    let session = Resource::new(|| (), |_| current_session());
+    let log = Resource::new(move || id.get(), attempt_log);
+    let hydrated = hydrated();
+    view! {
+        <div class="page log" data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let lang = match session.await {
+                        Ok(Some(info)) => info.lang,
+                        Ok(None) => return failure(AppError::Auth, Lang::En),
+                        Err(e) => return failure(e, Lang::En),
+                    };
+                    match log.await {
+                        Ok((attempt, text)) => view! { <LogView attempt text lang/> }.into_any(),
+                        Err(e) => failure(e, lang),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+/// True for a line that reports an error: it is highlighted.
+fn is_error_line(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    lower.contains("error") || lower.contains("<doc>") || lower.contains("failed")
+}
+
+#[component]
+fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let for_copy = text.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&for_copy);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &for_copy;
+        copied.set(true);
+    };
+    let lines: Vec<(usize, String)> = text.lines().map(str::to_owned).enumerate().collect();
+    view! {
+        <header class="topbar">
+            <A href=format!("/operation/{}", attempt.operation_id)>{lang.pick("← История ошибок", "← Error history")}</A>
+            <h1>{format!("{} #{} ({})", lang.pick("Журнал попытки", "Log of attempt"), attempt.id, attempt.outcome.raw())}</h1>
+            <button type="button" on:click=copy>
+                {move || if copied.get() { lang.pick("Скопировано", "Copied") } else { lang.pick("Копировать", "Copy") }}
+            </button>
+        </header>
+        {attempt.error_message.clone().map(|m| view! { <p class="error-message">{m}</p> })}
+        <pre class="logview" id="log" aria-label=lang.pick("Журнал", "Log")>
+            {lines
+                .into_iter()
+                .map(|(n, line)| {
+                    let error = is_error_line(&line);
+                    view! {
+                        <span class="line" class:error-line=error data-line=n + 1>{line}"\n"</span>
+                    }
+                })
+                .collect_view()}
+        </pre>
+    }
+}

@@ -1,0 +1,172 @@
+import { test, expect, Page, Locator } from '@playwright/test';
+
+// Against `billops serve --workers 0` on fresh demo data (scripts/e2e): the list holds still
+// unless a spec changes it. Each spec saves a screenshot.
+const ADMIN = process.env.BILLOPS_ADMIN ?? 'admin';
+const PASSWORD = process.env.BILLOPS_ADMIN_PASSWORD ?? '';
+const READONLY = process.env.BILLOPS_READONLY ?? 'viewer';
+const READONLY_PASSWORD = process.env.BILLOPS_READONLY_PASSWORD ?? '';
+
+async function logIn(page: Page, user = ADMIN, password = PASSWORD) {
+  expect(password, 'the password must be set by scripts/e2e').not.toEqual('');
+  await page.goto('/login');
+  await expect(page.locator('main.login')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/$/);
+}
+
+async function openList(page: Page, query = '') {
+  await page.goto('/' + query);
+  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('#operations tbody tr').first()).toBeVisible();
+}
+
+async function ids(rows: Locator): Promise<number[]> {
+  return (await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-id')))));
+}
+
+/// The id of the first row on the page with `status`.
+async function firstWithStatus(page: Page, status: string): Promise<number> {
+  const row = page.locator('#operations tbody tr', { has: page.locator(`[data-status="${status}"]`) }).first();
+  await expect(row).toBeVisible();
+  return Number(await row.getAttribute('data-id'));
+}
+
+function select(page: Page, id: number) {
+  return page.getByLabel(`Select operation #${id}`, { exact: true }).click();
+}
+
+test('sorting, page size and paging live in the URL and survive a reload', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page);
+  const rows = page.locator('#operations tbody tr');
+  await page.locator('th[data-col="id"] a').click();
+  await expect(page).toHaveURL(/sort=id&order=desc/);
+  await expect(page.locator('th[data-col="id"]')).toHaveAttribute('aria-sort', 'descending');
+  let seen = await ids(rows);
+  expect(seen).toEqual([...seen].sort((a, b) => b - a));
+  await page.locator('.sizes').getByRole('link', { name: '20', exact: true }).click();
+  await expect(page).toHaveURL(/size=20/);
+  await expect(rows).toHaveCount(20);
+  await page.getByRole('link', { name: /Next/ }).click();
+  await expect(page).toHaveURL(/page=2/);
+  await page.reload();
+  await expect(rows).toHaveCount(20);
+  seen = await ids(rows);
+  expect(seen).toEqual([...seen].sort((a, b) => b - a));
+  await page.locator('th[data-col="client"] a').click();
+  await expect(page).toHaveURL(/sort=client&order=asc/);
+  const clients = await page.locator('#operations tbody tr td:nth-child(6)').allTextContents();
+  expect(clients).toEqual([...clients].sort((a, b) => a.localeCompare(b)));
+  await page.screenshot({ path: info.outputPath('sorted-by-client.png'), fullPage: true });
+});
+
+test('selected rows are started, stopped and given tasks with a result per row', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  const manual = await firstWithStatus(page, 'manual');
+  const failed = await firstWithStatus(page, 'error');
+  await select(page, manual);
+  await select(page, failed);
+  await expect(page.locator('.actions .selected')).toHaveAttribute('data-count', '2');
+  await page.getByRole('button', { name: 'Create task' }).click();
+  const results = page.locator('.results li');
+  await expect(results).toHaveCount(2);
+  // A manual demo operation already has its task: refused, said so on its row; the other gets one.
+  await expect(page.locator(`.results li[data-id="${manual}"]`)).toHaveAttribute('data-ok', 'false');
+  await expect(page.locator(`.results li[data-id="${manual}"]`)).toContainText('task');
+  await expect(page.locator(`.results li[data-id="${failed}"]`)).toHaveAttribute('data-ok', 'true');
+  await expect(page.locator(`tr[data-id="${manual}"]`)).toHaveAttribute('data-result', 'failed');
+  await expect(page.locator(`tr[data-id="${failed}"] td:nth-child(10)`)).toContainText('#');
+  await page.screenshot({ path: info.outputPath('taskcreate-results.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.locator(`.results li[data-id="${failed}"]`)).toHaveAttribute('data-ok', 'true');
+  await expect(page.locator(`tr[data-id="${failed}"] [data-status]`)).toHaveAttribute('data-status', 'manual');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await expect(page.locator('.results li[data-ok="true"]')).toHaveCount(2);
+  await page.screenshot({ path: info.outputPath('start-results.png'), fullPage: true });
+});
+
+test('delete asks first, naming the operations, then removes them from the list', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  const victim = await firstWithStatus(page, 'waiting');
+  await select(page, victim);
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const confirm = page.getByRole('alertdialog');
+  await expect(confirm).toContainText(`Delete operations #${victim}?`);
+  await page.screenshot({ path: info.outputPath('delete-confirmation.png') });
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.locator(`tr[data-id="${victim}"]`)).toBeVisible();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(page.locator(`.results li[data-id="${victim}"]`)).toHaveAttribute('data-ok', 'true');
+  await expect(page.locator(`tr[data-id="${victim}"]`)).toHaveCount(0);
+});
+
+test('the error history lists attempts and the log viewer highlights the error', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  // The manual demo operations ran out of tries: their history holds failed attempts.
+  const manual = await ids(page.locator('#operations tbody tr', { has: page.locator('[data-status="manual"]') }));
+  expect(manual.length).toBeGreaterThan(0);
+  const failed = page.locator('#attempts tbody tr[data-outcome="error"]');
+  let found = false;
+  for (const id of manual.slice(-5).reverse()) {
+    await page.goto(`/operation/${id}`);
+    await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('#attempts')).toBeVisible();
+    if (await failed.count() > 0) { found = true; break; }
+  }
+  expect(found, 'no manual operation with a failed attempt').toBe(true);
+  await expect(page.locator('#attempts td').first()).toBeVisible();
+  await page.screenshot({ path: info.outputPath('error-history.png'), fullPage: true });
+  await failed.first().getByRole('link', { name: 'Log' }).click();
+  await expect(page).toHaveURL(/\/attempt\/\d+$/);
+  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('#log .error-line').first()).toBeVisible();
+  await expect(page.locator('#log')).toContainText('--command');
+  await expect(page.locator('#log')).not.toContainText('demo-secret');
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+  await page.screenshot({ path: info.outputPath('attempt-log.png'), fullPage: true });
+  // Back to the history through the page's own link.
+  await page.getByRole('link', { name: /Error history/ }).click();
+  await expect(page).toHaveURL(/\/operation\/\d+$/);
+});
+
+test('an operation created through the API appears in the open list without a reload', async ({ page, request }, info) => {
+  await logIn(page);
+  await openList(page, '?sort=id&order=desc');
+  await expect(page.locator('button.live')).toHaveAttribute('data-live', 'live');
+  const before = await ids(page.locator('#operations tbody tr'));
+  const auth = `authinfo=${encodeURIComponent(`${ADMIN}:${PASSWORD}`)}`;
+  let created = 0;
+  // A service whose operation finished has none pending: the first that accepts one.
+  for (let item = 1; item <= 100 && !created; item++) {
+    const res = await request.get(
+      `/billmgr?func=runningoperation.edit&sok=ok&intname=prolong&item=${item}&manual=on&out=JSONdata&${auth}`);
+    const body = await res.json();
+    if (body.id) created = Number(body.id);
+  }
+  expect(created, 'no service took a new operation').toBeGreaterThan(0);
+  expect(before).not.toContain(created);
+  await expect(page.locator(`#operations tbody tr[data-id="${created}"]`)).toBeVisible({ timeout: 10_000 });
+  await expect(page.locator('#operations tbody tr').first()).toHaveAttribute('data-id', String(created));
+  await page.screenshot({ path: info.outputPath('live-update.png'), fullPage: true });
+  // Paused: a second change does not reach the page until live updates are on again.
+  await page.locator('button.live').click();
+  await expect(page.locator('button.live')).toHaveAttribute('data-live', 'paused');
+});
+
+test('a read-only admin sees the list but no write actions', async ({ page }, info) => {
+  await logIn(page, READONLY, READONLY_PASSWORD);
+  await openList(page);
+  await expect(page.locator('.who')).toContainText('readonly');
+  await expect(page.locator('.actions')).toHaveCount(0);
+  await expect(page.locator('#operations input[type="checkbox"]')).toHaveCount(0);
+  await page.screenshot({ path: info.outputPath('readonly.png'), fullPage: true });
+});
