@@ -233,3 +233,71 @@ async fn an_unknown_session_cookie_is_treated_as_no_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_event_stream_needs_a_staff_session() {
+    local(async {
+        let site = site().await;
+        let response = get(&site, "/events", None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let client = login(&site, "client", "en").await;
+        assert_eq!(
+            get(&site, "/events", Some(&client)).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let viewer = login(&site, "viewer", "en").await;
+        let response = get(&site, "/events", Some(&viewer)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+    })
+    .await;
+}
+
+fn action_request(cookie: &str, site_header: Option<&str>) -> Request<Body> {
+    let mut request = Request::post("/api/run_action")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookie);
+    if let Some(value) = site_header {
+        request = request.header("sec-fetch-site", value);
+    }
+    request
+        .body(Body::from(
+            "action=taskcreate&ids%5B0%5D=1&ids%5B1%5D=999999",
+        ))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn group_actions_answer_per_row_and_refuse_other_sites() {
+    local(async {
+        let site = site().await;
+        let boss = login(&site, "boss", "en").await;
+        let refused = body_text(send(&site, action_request(&boss, Some("cross-site"))).await).await;
+        assert!(refused.contains("Access"), "{refused}");
+        let response = send(&site, action_request(&boss, Some("same-origin"))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let results: serde_json::Value =
+            serde_json::from_str(&body_text(response).await).expect("json");
+        assert_eq!(results[0]["id"], 1);
+        assert_eq!(results[1]["id"], 999999);
+        assert!(
+            results[1]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("999999")),
+            "{results}"
+        );
+        let viewer = login(&site, "viewer", "en").await;
+        let denied = body_text(send(&site, action_request(&viewer, None)).await).await;
+        assert!(
+            denied.contains("Access"),
+            "a read-only admin changes nothing: {denied}"
+        );
+    })
+    .await;
+}
