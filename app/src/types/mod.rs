@@ -14,7 +14,7 @@ pub mod time;
 
 pub use attempt::{AttemptOutcome, AttemptRow};
 pub use error::{AppError, Conflict, FieldError, FieldReason};
-pub use filter::{OperationFilter, SortColumn, SortOrder};
+pub use filter::{FilterForm, OperationFilter, SortColumn, SortOrder};
 pub use lang::Lang;
 pub use operation::{
     ActionResult, Intname, OperationAction, OperationForm, OperationInput, OperationRow, Status,

@@ -3,7 +3,7 @@
 
 use app::service::{Actor, ModuleChange, ModuleInput, Services, SessionToken};
 use app::types::{
-    AppError, FieldError, FieldReason, Intname, ItemStatus, ItemView, Lang, ListQuery, ModuleKind,
+    AppError, FieldError, FilterForm, FieldReason, Intname, ItemStatus, ItemView, Lang, ListQuery, ModuleKind,
     OperationFilter, OperationInput, SortColumn, SortOrder, Status, Timestamp,
 };
 
@@ -490,72 +490,19 @@ async fn auth(call: &Call<'_>) -> Outcome {
     })
 }
 
-/// The filter fields of the list, as the API names them.
+/// The filter fields of the list, as the API names them; every wrong one is named.
 fn read_filter(call: &Call<'_>) -> Result<OperationFilter, ErrorReply> {
-    let lang = call.lang;
-    let p = call.params;
-    let parse_with = |name: &str,
-                      parse: fn(&str) -> Option<Intname>|
-     -> Result<Option<Intname>, ErrorReply> {
-        p.non_empty(name)
-            .map(|raw| parse(raw).ok_or_else(|| bad_value(lang, name, raw, FieldReason::Unknown)))
-            .transpose()
-    };
-    let status = p
-        .non_empty("status")
-        .map(|raw| {
-            Status::parse(raw).ok_or_else(|| bad_value(lang, "status", raw, FieldReason::Unknown))
-        })
-        .transpose()?;
-    let date = |name: &str| -> Result<Option<Timestamp>, ErrorReply> {
-        p.non_empty(name)
-            .map(|raw| {
-                Timestamp::parse(raw)
-                    .ok_or_else(|| bad_value(lang, name, raw, FieldReason::BadDate))
-            })
-            .transpose()
-    };
-    Ok(OperationFilter {
-        id: call.number("id")?,
-        intname: parse_with("intname", Intname::parse)?,
-        item: call.number("item")?,
-        itemtype: p.non_empty("itemtype").map(str::to_owned),
-        client: call.number("client")?,
-        processingmodule: call.number("processingmodule")?,
-        status,
-        manual: call.switch("manual")?,
-        has_task: call.switch("hastask")?,
-        created_from: date("cdatefrom")?,
-        created_to: date("cdateto")?,
-        min_trycount: call.number("mintrycount")?,
-        error_text: p.non_empty("errortext").map(str::to_owned),
-    })
+    FilterForm::from_fields(|name| call.params.get(name))
+        .parse()
+        .map_err(|fields| ErrorReply::from_app(&AppError::Value { fields }, call.lang))
 }
 
 fn filter_fields(f: &OperationFilter) -> Vec<Cell> {
-    let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
-    let switch = |v: Option<bool>| v.map(on_off).unwrap_or("").to_owned();
-    vec![
-        Cell::new("id", num(f.id)),
-        Cell::new("intname", f.intname.map(Intname::raw).unwrap_or("")),
-        Cell::new("item", num(f.item)),
-        Cell::new("itemtype", f.itemtype.clone().unwrap_or_default()),
-        Cell::new("client", num(f.client)),
-        Cell::new("processingmodule", num(f.processingmodule)),
-        Cell::new("status", f.status.map(Status::raw).unwrap_or("")),
-        Cell::new("manual", switch(f.manual)),
-        Cell::new("hastask", switch(f.has_task)),
-        Cell::new(
-            "cdatefrom",
-            f.created_from.map(Timestamp::format).unwrap_or_default(),
-        ),
-        Cell::new(
-            "cdateto",
-            f.created_to.map(Timestamp::format).unwrap_or_default(),
-        ),
-        Cell::new("mintrycount", num(f.min_trycount)),
-        Cell::new("errortext", f.error_text.clone().unwrap_or_default()),
-    ]
+    FilterForm::of(f)
+        .fields()
+        .into_iter()
+        .map(|(name, value)| Cell::new(name, value))
+        .collect()
 }
 
 fn intname_slist(lang: Lang) -> Slist {
