@@ -162,6 +162,46 @@ test('an operation created through the API appears in the open list without a re
   await expect(page.locator('button.live')).toHaveAttribute('data-live', 'paused');
 });
 
+test('the filter narrows the list, is the one the API sees, and resets', async ({ page, request }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  const auth = `authinfo=${encodeURIComponent(`${ADMIN}:${PASSWORD}`)}`;
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  const panel = page.locator('#filter-panel');
+  await expect(panel).toBeVisible();
+  // A wrong value is named, and what was typed stays.
+  await panel.getByLabel('Id', { exact: true }).fill('abc');
+  await panel.getByRole('button', { name: 'Apply' }).click();
+  await expect(panel.locator('.field-error')).toContainText("'id'");
+  await expect(panel.getByLabel('Id', { exact: true })).toHaveValue('abc');
+  await panel.getByLabel('Id', { exact: true }).fill('');
+  await panel.locator('select[name="status"]').selectOption('manual');
+  await page.screenshot({ path: info.outputPath('filter-panel.png'), fullPage: true });
+  await panel.getByRole('button', { name: 'Apply' }).click();
+  await expect(panel).toHaveCount(0);
+  await expect(page.locator('.filter-active')).toContainText('Status: manual');
+  const statuses = page.locator('#operations tbody tr [data-status]');
+  await expect(statuses.first()).toHaveAttribute('data-status', 'manual');
+  expect(new Set(await statuses.evaluateAll((els) => els.map((e) => e.getAttribute('data-status'))))).toEqual(new Set(['manual']));
+  const saved = await (await request.get(`/billmgr?func=runningoperation.filter&out=JSONdata&${auth}`)).json();
+  expect(saved.status).toEqual('manual');
+  await page.screenshot({ path: info.outputPath('filter-active.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(page.locator('.filter-active')).toHaveCount(0);
+  // setfilter: one click narrows the list to a row's client.
+  const first = page.locator('#operations tbody tr').first();
+  const client = (await first.locator('td:nth-child(6)').innerText()).replace('⧩', '').trim();
+  await first.getByRole('button', { name: `Only operations of ${client}` }).click();
+  await expect(page.locator('.filter-active')).toContainText('Client:');
+  const clients = await page.locator('#operations tbody tr td:nth-child(6)').allInnerTexts();
+  expect(new Set(clients.map((c) => c.replace('⧩', '').trim()))).toEqual(new Set([client]));
+  const apiFilter = await (await request.get(`/billmgr?func=runningoperation.filter&out=JSONdata&${auth}`)).json();
+  expect(apiFilter.client).not.toEqual('');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(page.locator('.filter-active')).toHaveCount(0);
+});
+
 test('a read-only admin sees the list but no write actions', async ({ page }, info) => {
   await logIn(page, READONLY, READONLY_PASSWORD);
   await openList(page);

@@ -2,9 +2,14 @@
 //! the caller's session, call one service function, convert its error to [`AppError`] once.
 //! No business rule and no SQL here.
 
+pub mod filter;
 pub mod operation;
 pub mod session;
 
+pub use filter::{
+    filter_choices, filter_to_client, get_filter, save_filter, FilterChoices, FilterToClient,
+    GetFilter, SaveFilter,
+};
 pub use operation::{
     attempt_log, list_operations, operation_history, run_action, AttemptLog, ListOperations,
     OperationHistory, RunAction,

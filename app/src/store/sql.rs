@@ -1546,6 +1546,11 @@ macro_rules! impl_store {
             async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>> {
                 let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin().await?;
+                // As in a claim: SQLite's write lock first, so the read below cannot go stale.
+                let prelude: Option<&str> = $claim_prelude;
+                if let Some(prelude) = prelude {
+                    sqlx::query(prelude).execute(&mut *tx).await?;
+                }
                 let skip_locked: &str = $skip_locked;
                 let expired: Vec<(i64, String)> = sqlx::query_as(&format!(
                     "SELECT id, attempt_token FROM operation \

@@ -1,5 +1,6 @@
 //! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
 
+mod filter;
 mod history;
 mod login;
 mod operations;

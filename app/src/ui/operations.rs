@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_query_map;
 
+use super::filter::Filter;
 use super::hydrated;
-use crate::api::{current_session, list_operations, run_action, Logout};
+use crate::api::{current_session, filter_to_client, list_operations, run_action, Logout};
 use crate::types::{
     ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
     SortOrder,
@@ -80,6 +81,7 @@ pub fn OperationsPage() -> impl IntoView {
     );
     let selection = RwSignal::new(BTreeSet::<i64>::new());
     let results = RwSignal::new(Vec::<ActionResult>::new());
+    let filter_open = RwSignal::new(false);
     let hydrated = hydrated();
     let live = live_updates(refresh);
     view! {
@@ -92,6 +94,7 @@ pub fn OperationsPage() -> impl IntoView {
                             let can_change = info.level == Level::Admin;
                             view! {
                                 <Header info live/>
+                                <Filter lang open=filter_open refresh/>
                                 <Show when=move || can_change>
                                     <ActionBar lang selection results refresh/>
                                 </Show>
@@ -99,7 +102,7 @@ pub fn OperationsPage() -> impl IntoView {
                                     {move || Suspend::new(async move {
                                         match operations.await {
                                             Ok(page) => view! {
-                                                <OperationTable page lang state=state.get_untracked() selection results can_change/>
+                                                <OperationTable page lang state=state.get_untracked() selection results refresh can_change/>
                                             }
                                                 .into_any(),
                                             Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }
@@ -333,6 +336,7 @@ fn OperationTable(
     state: ListState,
     selection: RwSignal<BTreeSet<i64>>,
     results: RwSignal<Vec<ActionResult>>,
+    refresh: RwSignal<u64>,
     can_change: bool,
 ) -> impl IntoView {
     let headers = [
@@ -435,7 +439,7 @@ fn OperationTable(
                     .enumerate()
                     .map(|(index, row)| {
                         let ids = ids.clone();
-                        view! { <Row row lang index ids selection last_clicked results can_change/> }
+                        view! { <Row row lang index ids selection last_clicked results refresh can_change/> }
                     })
                     .collect_view()}
             </tbody>
@@ -474,9 +478,17 @@ fn Row(
     selection: RwSignal<BTreeSet<i64>>,
     last_clicked: RwSignal<Option<usize>>,
     results: RwSignal<Vec<ActionResult>>,
+    refresh: RwSignal<u64>,
     can_change: bool,
 ) -> impl IntoView {
     let id = row.id;
+    let only_client = move |_| {
+        leptos::task::spawn_local(async move {
+            if filter_to_client(id).await.is_ok() {
+                refresh.update(|n| *n += 1);
+            }
+        });
+    };
     let status_class = format!("badge status-{}", row.status.raw());
     let title = row.last_error.clone().unwrap_or_default();
     let selected = move || selection.read().contains(&id);
@@ -516,7 +528,18 @@ fn Row(
             <td>{row.desc(lang)}</td>
             <td>{format!("#{} {}", row.item_id, row.item_name)}</td>
             <td>{row.itemtype.clone()}</td>
-            <td>{row.client_name.clone()}</td>
+            <td>
+                {row.client_name.clone()}
+                <button
+                    type="button"
+                    class="only"
+                    title=lang.pick("Только операции этого клиента", "Only this client's operations")
+                    aria-label=format!("{} {}", lang.pick("Только операции клиента", "Only operations of"), row.client_name)
+                    on:click=only_client
+                >
+                    "⧩"
+                </button>
+            </td>
             <td><time datetime=created.clone()>{created.clone()}</time></td>
             <td class="num">{row.trycount}</td>
             <td>{row.module_name.clone()}</td>

@@ -3,8 +3,8 @@
 
 use app::service::{Actor, ModuleChange, ModuleInput, Services, SessionToken};
 use app::types::{
-    AppError, FieldError, FilterForm, FieldReason, Intname, ItemStatus, ItemView, Lang, ListQuery, ModuleKind,
-    OperationFilter, OperationInput, SortColumn, SortOrder, Status, Timestamp,
+    AppError, FieldError, FieldReason, FilterForm, Intname, ItemStatus, ItemView, Lang, ListQuery,
+    ModuleKind, OperationFilter, OperationInput, SortColumn, SortOrder, Status, Timestamp,
 };
 
 use super::reply::{Cell, ErrorReply, Paging, Reply, Slist};
