@@ -202,6 +202,53 @@ test('the filter narrows the list, is the one the API sees, and resets', async (
   await expect(page.locator('.filter-active')).toHaveCount(0);
 });
 
+test('log in as client opens the client area in a new tab, showing only that client, and comes back', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page);
+  const row = page.locator('#operations tbody tr').first();
+  const id = await row.getAttribute('data-id');
+  const client = (await row.locator('td:nth-child(6)').innerText()).replace('⧩', '').trim();
+  const [tab] = await Promise.all([
+    page.waitForEvent('popup'),
+    row.getByRole('button', { name: `Log in as the client of operation #${id}` }).click(),
+  ]);
+  await tab.waitForURL(/\/client$/);
+  await expect(tab.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(tab.locator('h1')).toContainText(client);
+  const services = tab.locator('#client-services tbody tr');
+  expect(await services.count()).toBeGreaterThan(0);
+  const owners = await services.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-client')));
+  expect(new Set(owners).size).toBe(1);
+  await expect(tab.locator('#client-services')).toContainText(`#${id}`);
+  await tab.screenshot({ path: info.outputPath('client-area.png'), fullPage: true });
+  await tab.getByRole('button', { name: /Back to the admin/ }).click();
+  await tab.waitForURL(/\/$/);
+  await expect(tab.locator('#operations tbody tr').first()).toBeVisible();
+  // The admin's own tab was never logged out.
+  await page.reload();
+  await expect(page.locator('#operations tbody tr').first()).toBeVisible();
+});
+
+test('go to panel opens the processing module panel in a new tab, or says there is none', async ({ page, context }, info) => {
+  await context.route(/demo\.invalid/, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>panel</h1>' }));
+  await logIn(page);
+  await openList(page, '?size=100');
+  const vm = page.locator('#operations tbody tr', { hasText: 'VMmanager Frankfurt' }).first();
+  const vmId = await vm.getAttribute('data-id');
+  const [tab] = await Promise.all([
+    page.waitForEvent('popup'),
+    vm.getByRole('button', { name: `Go to the module panel of operation #${vmId}` }).click(),
+  ]);
+  await tab.waitForURL('https://vm-fra.demo.invalid:1500/vmmgr');
+  await expect(tab.locator('h1')).toHaveText('panel');
+  await tab.close();
+  const registrar = page.locator('#operations tbody tr', { hasText: 'Registrar RU-CENTER' }).first();
+  const regId = await registrar.getAttribute('data-id');
+  await registrar.getByRole('button', { name: `Go to the module panel of operation #${regId}` }).click();
+  await expect(page.locator(`.results li[data-id="${regId}"]`)).toHaveAttribute('data-ok', 'false');
+  await page.screenshot({ path: info.outputPath('no-panel.png') });
+});
+
 test('a read-only admin sees the list but no write actions', async ({ page }, info) => {
   await logIn(page, READONLY, READONLY_PASSWORD);
   await openList(page);

@@ -2,10 +2,15 @@
 //! the caller's session, call one service function, convert its error to [`AppError`] once.
 //! No business rule and no SQL here.
 
+pub mod client;
 pub mod filter;
 pub mod operation;
 pub mod session;
 
+pub use client::{
+    get_client_area, leave_client, panel_url, su_client, GetClientArea, LeaveClient, PanelUrl,
+    SuClient,
+};
 pub use filter::{
     filter_choices, filter_to_client, get_filter, save_filter, FilterChoices, FilterToClient,
     GetFilter, SaveFilter,

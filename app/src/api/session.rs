@@ -14,7 +14,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     let (token, _) = services
         .login(&username, &password, context::browser_lang(&headers), None)
         .await?;
-    set_session_cookie(token.expose(), false)?;
+    set_cookie(super::SESSION_COOKIE, token.expose(), false)?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -27,7 +27,7 @@ pub async fn logout() -> Result<(), AppError> {
     if let Some(token) = context::session_token().await? {
         services.logout(&token).await?;
     }
-    set_session_cookie("", true)?;
+    set_cookie(super::SESSION_COOKIE, "", true)?;
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -43,14 +43,12 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     }
 }
 
+/// Sets (or, with `clear`, removes) cookie `name`: `HttpOnly`, `SameSite=Strict`, whole site.
 #[cfg(feature = "ssr")]
-fn set_session_cookie(value: &str, clear: bool) -> Result<(), AppError> {
+pub(crate) fn set_cookie(name: &str, value: &str, clear: bool) -> Result<(), AppError> {
     use axum::http::{header::SET_COOKIE, HeaderValue};
     let max_age = if clear { "; Max-Age=0" } else { "" };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}",
-        super::SESSION_COOKIE
-    );
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}");
     let header = HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?;
     expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, header);
     Ok(())

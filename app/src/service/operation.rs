@@ -571,6 +571,27 @@ impl Services {
         Ok(token)
     }
 
+    /// The client area of a `user`-level session: the client, its services and their pending
+    /// operations.
+    pub async fn client_area(
+        &self,
+        actor: &Actor,
+    ) -> Result<crate::types::ClientArea, OperationError> {
+        let client_id = actor.client_id.ok_or(Denied)?;
+        let client = self
+            .store
+            .get_client(client_id)
+            .await?
+            .ok_or(OperationError::NotFound(client_id))?;
+        Ok(crate::types::ClientArea {
+            client,
+            items: self.store.list_items(Some(client_id)).await?,
+            operations: self.list_client_operations(actor).await?,
+            can_return: actor.parent_hash.is_some(),
+            lang: actor.lang,
+        })
+    }
+
     /// A client's view: the operations pending on its own services (for an `su` session).
     pub async fn list_client_operations(
         &self,

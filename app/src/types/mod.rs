@@ -20,6 +20,6 @@ pub use operation::{
     ActionResult, Intname, OperationAction, OperationForm, OperationInput, OperationRow, Status,
 };
 pub use page::{ListQuery, Page};
-pub use reference::{ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
+pub use reference::{ClientArea, ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
 pub use session::{Level, SessionInfo};
 pub use time::Timestamp;

@@ -107,3 +107,16 @@ pub struct ItemView {
     pub name: String,
     pub status: ItemStatus,
 }
+
+/// What a client sees of itself in the client area (after an admin's `su`): its services and
+/// their pending operations, nothing of other clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientArea {
+    pub client: ClientView,
+    pub items: Vec<ItemView>,
+    pub operations: Vec<super::OperationRow>,
+    /// True when the session was opened by an admin (`su`) and can return to it.
+    pub can_return: bool,
+    /// The session's language.
+    pub lang: super::Lang,
+}

@@ -1,5 +1,6 @@
 //! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
 
+mod client;
 mod filter;
 mod history;
 mod login;
@@ -10,6 +11,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+pub use client::ClientPage;
 pub use history::{HistoryPage, LogPage};
 pub use login::LoginPage;
 pub use operations::OperationsPage;
@@ -48,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/operation/:id") view=HistoryPage ssr=SsrMode::Async/>
                 <Route path=path!("/attempt/:id") view=LogPage ssr=SsrMode::Async/>
+                <Route path=path!("/client") view=ClientPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -10,7 +10,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
 use super::hydrated;
-use crate::api::{current_session, filter_to_client, list_operations, run_action, Logout};
+use crate::api::{
+    current_session, filter_to_client, list_operations, panel_url, run_action, su_client, Logout,
+};
 use crate::types::{
     ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
     SortOrder,
@@ -431,6 +433,9 @@ fn OperationTable(
                             }
                         })
                         .collect_view()}
+                    <th scope="col" class="row-actions">
+                        <span class="visually-hidden">{lang.pick("Переходы", "Go to")}</span>
+                    </th>
                 </tr>
             </thead>
             <tbody>
@@ -550,6 +555,71 @@ fn Row(
                 </span>
                 {move || result().and_then(|r| r.error).map(|e| view! { <span class="row-error">{e}</span> })}
             </td>
+            <td class="row-actions">
+                {can_change.then(|| view! {
+                    <button
+                        type="button"
+                        class="link"
+                        aria-label=format!("{} #{id}", lang.pick("Войти как клиент операции", "Log in as the client of operation"))
+                        on:click=move |_| open_in_new_tab(id, results, lang, Goto::ClientArea)
+                    >
+                        {lang.pick("Войти как клиент", "Log in as client")}
+                    </button>
+                })}
+                <button
+                    type="button"
+                    class="link"
+                    aria-label=format!("{} #{id}", lang.pick("Перейти в панель обработчика операции", "Go to the module panel of operation"))
+                    on:click=move |_| open_in_new_tab(id, results, lang, Goto::Panel)
+                >
+                    {lang.pick("В панель", "Go to panel")}
+                </button>
+            </td>
         </tr>
     }
+}
+
+/// Where a row's "go to" button leads.
+#[derive(Clone, Copy)]
+enum Goto {
+    /// The client area, as the operation's client (`su`).
+    ClientArea,
+    /// The processing module's panel (`gotoserver`).
+    Panel,
+}
+
+/// Opens a new tab at once (still within the click, so no popup blocker objects), then points
+/// it where the server says; on a refusal the tab closes and the row shows why.
+fn open_in_new_tab(id: i64, results: RwSignal<Vec<ActionResult>>, lang: Lang, goto: Goto) {
+    #[cfg(feature = "hydrate")]
+    let tab = window()
+        .open_with_url_and_target("about:blank", "_blank")
+        .ok()
+        .flatten();
+    leptos::task::spawn_local(async move {
+        let target = match goto {
+            Goto::ClientArea => su_client(id).await.map(|()| "/client".to_owned()),
+            Goto::Panel => panel_url(id).await,
+        };
+        match target {
+            Ok(url) => {
+                #[cfg(feature = "hydrate")]
+                if let Some(tab) = &tab {
+                    let _ = tab.location().set_href(&url);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = url;
+            }
+            Err(e) => {
+                #[cfg(feature = "hydrate")]
+                if let Some(tab) = &tab {
+                    let _ = tab.close();
+                }
+                results.set(vec![ActionResult {
+                    id,
+                    error: Some(e.message(lang)),
+                }]);
+            }
+        }
+    });
 }
