@@ -249,6 +249,37 @@ test('go to panel opens the processing module panel in a new tab, or says there 
   await page.screenshot({ path: info.outputPath('no-panel.png') });
 });
 
+test('the edit form names a wrong field, keeps the input, then saves', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  const id = await firstWithStatus(page, 'waiting');
+  await page.getByRole('link', { name: `Edit operation #${id}`, exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/operation/${id}/edit$`));
+  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  const tries = page.locator('input[name="trycount"]');
+  await tries.fill('-1');
+  await page.locator('textarea[name="comment"]').fill('checked by e2e');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#edit-error-trycount')).toContainText("'trycount'");
+  await expect(tries).toHaveAttribute('aria-invalid', 'true');
+  await expect(tries).toHaveValue('-1');
+  await expect(page.locator('textarea[name="comment"]')).toHaveValue('checked by e2e');
+  await page.screenshot({ path: info.outputPath('edit-error.png'), fullPage: true });
+  await tries.fill('3');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await page.goto('/?size=100');
+  await expect(page.locator(`tr[data-id="${id}"] td:nth-child(8)`)).toHaveText('3');
+  // A new operation without its required fields: both named.
+  await page.getByRole('link', { name: 'New operation' }).click();
+  await expect(page).toHaveURL(/\/new$/);
+  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#edit-error-intname')).toBeVisible();
+  await expect(page.locator('#edit-error-item')).toBeVisible();
+  await page.screenshot({ path: info.outputPath('new-operation-errors.png'), fullPage: true });
+});
+
 test('a read-only admin sees the list but no write actions', async ({ page }, info) => {
   await logIn(page, READONLY, READONLY_PASSWORD);
   await openList(page);

@@ -16,8 +16,8 @@ pub use filter::{
     GetFilter, SaveFilter,
 };
 pub use operation::{
-    attempt_log, list_operations, operation_history, run_action, AttemptLog, ListOperations,
-    OperationHistory, RunAction,
+    attempt_log, edit_form, list_operations, operation_history, run_action, save_operation,
+    AttemptLog, EditForm, ListOperations, OperationHistory, RunAction, SaveOperation,
 };
 pub use session::{current_session, login, logout, CurrentSession, Login, Logout};
 

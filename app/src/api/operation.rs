@@ -70,3 +70,31 @@ pub async fn attempt_log(id: i64) -> Result<(crate::types::AttemptRow, String), 
     let (services, actor) = super::context::caller().await?;
     Ok(services.get_attempt_log(&actor, id).await?)
 }
+
+/// The edit form's fields: operation `id`'s current values, or (without `id`) a new one's
+/// defaults.
+#[server(endpoint = "edit_form")]
+pub async fn edit_form(id: Option<i64>) -> Result<crate::types::OperationInput, AppError> {
+    let (services, actor) = super::context::caller().await?;
+    match id {
+        None => Ok(services.new_operation_form(&actor).await?),
+        Some(id) => Ok(services.get_operation_form(&actor, id).await?.input()),
+    }
+}
+
+/// Saves the edit form: changes operation `id`, or creates one; returns its id. Wrong fields
+/// come back as `AppError::Value`, each named, and nothing is saved.
+#[server(endpoint = "save_operation")]
+pub async fn save_operation(
+    id: Option<i64>,
+    input: crate::types::OperationInput,
+) -> Result<i64, AppError> {
+    let (services, actor) = super::context::changing_caller().await?;
+    match id {
+        None => Ok(services.create_operation(&actor, &input).await?),
+        Some(id) => {
+            services.change_operation(&actor, id, &input).await?;
+            Ok(id)
+        }
+    }
+}

@@ -174,6 +174,20 @@ pub struct OperationForm {
     pub status: Status,
 }
 
+impl OperationForm {
+    /// The form's values as fields to edit.
+    pub fn input(&self) -> OperationInput {
+        OperationInput {
+            intname: Some(self.intname.raw().to_owned()),
+            item: Some(self.item_id.to_string()),
+            trycount: Some(self.trycount.to_string()),
+            cdate: Some(self.cdate.format()),
+            manual: Some(if self.manual { "on" } else { "off" }.to_owned()),
+            comment: Some(self.comment.clone()),
+        }
+    }
+}
+
 /// The fields of `runningoperation.edit` as submitted: raw text, validated by the service.
 /// On create, a missing field takes its default (`trycount` 0, `cdate` now, `manual` off, empty
 /// comment); on change, a missing field keeps its value.

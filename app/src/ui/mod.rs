@@ -1,6 +1,7 @@
 //! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
 
 mod client;
+mod edit;
 mod filter;
 mod history;
 mod login;
@@ -12,6 +13,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 pub use client::ClientPage;
+pub use edit::EditPage;
 pub use history::{HistoryPage, LogPage};
 pub use login::LoginPage;
 pub use operations::OperationsPage;
@@ -51,6 +53,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operation/:id") view=HistoryPage ssr=SsrMode::Async/>
                 <Route path=path!("/attempt/:id") view=LogPage ssr=SsrMode::Async/>
                 <Route path=path!("/client") view=ClientPage ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id/edit") view=EditPage ssr=SsrMode::Async/>
+                <Route path=path!("/new") view=EditPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -278,6 +278,7 @@ fn ActionBar(
                     }
                 })
                 .collect_view()}
+            <A href="/new" attr:class="new">{lang.pick("Новая операция", "New operation")}</A>
             <Show when=move || !pending_delete.read().is_empty()>
                 <div class="confirm" role="alertdialog" aria-label=lang.pick("Подтверждение", "Confirmation")>
                     <span>
@@ -556,6 +557,9 @@ fn Row(
                 {move || result().and_then(|r| r.error).map(|e| view! { <span class="row-error">{e}</span> })}
             </td>
             <td class="row-actions">
+                <A href=format!("/operation/{id}/edit") attr:aria-label=format!("{} #{id}", lang.pick("Изменить операцию", "Edit operation"))>
+                    {lang.pick("Изменить", "Edit")}
+                </A>
                 {can_change.then(|| view! {
                     <button
                         type="button"
