@@ -2,6 +2,7 @@
 
 mod support;
 
+use app::service::Actor;
 use app::store::{
     AfterAttempt, Claim, ClaimRequest, Finish, JournalEntry, ModuleRecord, NewAttempt, NewClient,
     NewItem, OperationFields, OperationState, SessionRecord, Store, TaskKind, UserRecord,
@@ -1551,6 +1552,27 @@ async fn a_failure_schedules_a_retry_and_the_last_one_opens_one_task(db: &TestDb
     );
 }
 
+async fn a_session_changes_language_with_its_su_sessions(db: &TestDb) {
+    let services = db.services();
+    let admin = Actor::command_line();
+    services
+        .add_user(&admin, "polyglot", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    let (token, _) = services
+        .login("polyglot", "long-password", Lang::En, None)
+        .await
+        .expect("login");
+    let actor = services.authenticate(&token).await.expect("session");
+    services
+        .change_lang(&actor, Lang::Ru)
+        .await
+        .expect("switch");
+    let record = db.store.get_session(&token.hash()).await.unwrap().unwrap();
+    assert_eq!(record.lang, Lang::Ru);
+    assert_eq!(services.authenticate(&token).await.unwrap().lang, Lang::Ru);
+}
+
 async fn concurrent_claims_never_take_one_operation_twice(db: &TestDb) {
     let s = db.store.clone();
     let (module, _) = due_operations(&*s, 40).await;
@@ -1614,4 +1636,5 @@ on_both_databases!(
     renewal_keeps_live_leases_and_reports_stop_requests,
     a_failure_schedules_a_retry_and_the_last_one_opens_one_task,
     concurrent_claims_never_take_one_operation_twice,
+    a_session_changes_language_with_its_su_sessions,
 );

@@ -280,6 +280,53 @@ test('the edit form names a wrong field, keeps the input, then saves', async ({ 
   await page.screenshot({ path: info.outputPath('new-operation-errors.png'), fullPage: true });
 });
 
+test('keyboard shortcuts move, select, open the filter and show help', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page);
+  const rows = page.locator('#operations tbody tr');
+  await page.keyboard.press('j');
+  await expect(rows.nth(0)).toHaveClass(/cursor/);
+  await page.keyboard.press('j');
+  await expect(rows.nth(1)).toHaveClass(/cursor/);
+  await page.keyboard.press('k');
+  await expect(rows.nth(0)).toHaveClass(/cursor/);
+  await page.keyboard.press('x');
+  await expect(page.locator('.actions .selected')).toHaveAttribute('data-count', '1');
+  await expect(rows.nth(0)).toHaveClass(/selected/);
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+  await page.screenshot({ path: info.outputPath('shortcuts-help.png') });
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toHaveCount(0);
+  await page.keyboard.press('/');
+  await expect(page.locator('#filter-panel')).toBeVisible();
+});
+
+test('the language switch is remembered, and the theme can be chosen', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page);
+  await page.getByLabel('Language').selectOption('ru');
+  await expect(page.locator('.topbar h1')).toHaveText('Текущие операции');
+  await expect(page.locator('th[data-col="status"]')).toContainText('Статус');
+  await page.reload();
+  await expect(page.locator('.topbar h1')).toHaveText('Текущие операции');
+  await page.screenshot({ path: info.outputPath('russian.png') });
+  await page.getByLabel('Язык').selectOption('en');
+  await expect(page.locator('.topbar h1')).toHaveText('Current operations');
+
+  const html = page.locator('html');
+  await page.getByRole('button', { name: /Theme/ }).click();
+  await expect(html).toHaveAttribute('data-theme', 'light');
+  await page.getByRole('button', { name: /Theme/ }).click();
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  await page.reload();
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await page.screenshot({ path: info.outputPath('dark-theme.png') });
+  await page.getByRole('button', { name: /Theme/ }).click();
+  await expect(html).not.toHaveAttribute('data-theme', /./);
+});
+
 test('a read-only admin sees the list but no write actions', async ({ page }, info) => {
   await logIn(page, READONLY, READONLY_PASSWORD);
   await openList(page);

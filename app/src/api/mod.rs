@@ -19,7 +19,9 @@ pub use operation::{
     attempt_log, edit_form, list_operations, operation_history, run_action, save_operation,
     AttemptLog, EditForm, ListOperations, OperationHistory, RunAction, SaveOperation,
 };
-pub use session::{current_session, login, logout, CurrentSession, Login, Logout};
+pub use session::{
+    current_session, login, logout, set_lang, CurrentSession, Login, Logout, SetLang, LANG_COOKIE,
+};
 
 /// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
 pub const SESSION_COOKIE: &str = "billmgrses5";
@@ -62,8 +64,13 @@ pub(crate) mod context {
             .map_err(|_| AppError::Internal)
     }
 
-    /// The language the browser prefers.
+    /// The language chosen in this browser before (the language cookie), else the one it
+    /// prefers (`Accept-Language`).
     pub fn browser_lang(headers: &axum::http::HeaderMap) -> Lang {
+        if let Some(lang) = super::cookie(headers, super::LANG_COOKIE).and_then(|c| Lang::parse(&c))
+        {
+            return lang;
+        }
         headers
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())

@@ -53,3 +53,28 @@ pub(crate) fn set_cookie(name: &str, value: &str, clear: bool) -> Result<(), App
     expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, header);
     Ok(())
 }
+
+/// The cookie remembering the language chosen in the header, for the next login.
+pub const LANG_COOKIE: &str = "billopslang";
+
+/// Switches the session (and the next logins in this browser) to `lang` (`ru` or `en`).
+#[server(endpoint = "set_lang")]
+pub async fn set_lang(lang: String) -> Result<(), AppError> {
+    use axum::http::{header::SET_COOKIE, HeaderValue};
+    let lang = crate::types::Lang::parse(&lang).ok_or_else(|| AppError::Value {
+        fields: vec![crate::types::FieldError::new(
+            "lang",
+            &lang,
+            crate::types::FieldReason::Unknown,
+        )],
+    })?;
+    let (services, actor) = super::context::changing_caller().await?;
+    services.change_lang(&actor, lang).await?;
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Strict",
+        lang.code()
+    );
+    let header = HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?;
+    expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, header);
+    Ok(())
+}

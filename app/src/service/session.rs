@@ -572,6 +572,13 @@ impl Services {
         Ok(token)
     }
 
+    /// Switches the caller's session (and its `su` sessions) to `lang`.
+    pub async fn change_lang(&self, actor: &Actor, lang: Lang) -> Result<(), AuthError> {
+        let hash = actor.session_hash.as_deref().ok_or(AuthError::NotSu)?;
+        self.store.set_session_lang(hash, lang).await?;
+        Ok(())
+    }
+
     /// Leaves an `su` session: it ends, and the admin session it came from goes on.
     pub async fn leave_client_session(&self, actor: &Actor) -> Result<(), AuthError> {
         let (Some(hash), Some(_)) = (&actor.session_hash, &actor.parent_hash) else {

@@ -502,6 +502,8 @@ pub trait Store: Send + Sync + 'static {
         idle_cutoff: Timestamp,
     ) -> StoreResult<Option<SessionRecord>>;
     async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Changes the language of a session (and of the `su` sessions opened from it).
+    async fn set_session_lang(&self, id_hash: &str, lang: crate::types::Lang) -> StoreResult<bool>;
     /// Ends a session and the `su` sessions opened from it.
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
     /// Ends the sessions idle since before `idle_cutoff`; returns how many.

@@ -1168,6 +1168,16 @@ macro_rules! impl_store {
                 self.get_session(id_hash).await
             }
 
+            async fn set_session_lang(&self, id_hash: &str, lang: Lang) -> StoreResult<bool> {
+                Ok(sqlx::query("UPDATE session SET lang = $1 WHERE id_hash = $2 OR parent_hash = $2")
+                    .bind(lang.code())
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
             async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
                 sqlx::query(&format!("{SESSION_SELECT} WHERE s.id_hash = $1"))
                     .bind(id_hash)

@@ -11,7 +11,8 @@ use leptos_router::hooks::use_query_map;
 use super::filter::Filter;
 use super::hydrated;
 use crate::api::{
-    current_session, filter_to_client, list_operations, panel_url, run_action, su_client, Logout,
+    current_session, filter_to_client, list_operations, panel_url, run_action, set_lang, su_client,
+    Logout,
 };
 use crate::types::{
     ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
@@ -84,6 +85,13 @@ pub fn OperationsPage() -> impl IntoView {
     let selection = RwSignal::new(BTreeSet::<i64>::new());
     let results = RwSignal::new(Vec::<ActionResult>::new());
     let filter_open = RwSignal::new(false);
+    let keys = Keys {
+        page_ids: RwSignal::new(Vec::new()),
+        cursor: RwSignal::new(None),
+        requested: RwSignal::new(None),
+        help: RwSignal::new(false),
+    };
+    shortcuts(keys, selection, filter_open);
     let hydrated = hydrated();
     let live = live_updates(refresh);
     view! {
@@ -96,15 +104,18 @@ pub fn OperationsPage() -> impl IntoView {
                             let can_change = info.level == Level::Admin;
                             view! {
                                 <Header info live/>
+                                <Show when=move || keys.help.get()>
+                                    <Help lang/>
+                                </Show>
                                 <Filter lang open=filter_open refresh/>
                                 <Show when=move || can_change>
-                                    <ActionBar lang selection results refresh/>
+                                    <ActionBar lang selection results refresh requested=keys.requested/>
                                 </Show>
                                 <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
                                     {move || Suspend::new(async move {
                                         match operations.await {
                                             Ok(page) => view! {
-                                                <OperationTable page lang state=state.get_untracked() selection results refresh can_change/>
+                                                <OperationTable page lang state=state.get_untracked() selection results refresh keys can_change/>
                                             }
                                                 .into_any(),
                                             Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }
@@ -210,6 +221,23 @@ fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                 {label}
             </button>
             <span class="who">{format!("{} ({})", info.user, info.level.raw())}</span>
+            <select
+                class="lang"
+                aria-label=lang.pick("Язык", "Language")
+                on:change=move |ev| {
+                    let chosen = event_target_value(&ev);
+                    leptos::task::spawn_local(async move {
+                        if set_lang(chosen).await.is_ok() {
+                            #[cfg(feature = "hydrate")]
+                            let _ = window().location().reload();
+                        }
+                    });
+                }
+            >
+                <option value="en" selected=lang == Lang::En>"English"</option>
+                <option value="ru" selected=lang == Lang::Ru>"Русский"</option>
+            </select>
+            <super::theme::ThemeSwitch lang/>
             <ActionForm action=logout>
                 <button type="submit">{lang.pick("Выйти", "Log out")}</button>
             </ActionForm>
@@ -224,6 +252,7 @@ fn ActionBar(
     selection: RwSignal<BTreeSet<i64>>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
+    requested: RwSignal<Option<OperationAction>>,
 ) -> impl IntoView {
     let pending_delete = RwSignal::new(Vec::<i64>::new());
     let busy = RwSignal::new(false);
@@ -251,6 +280,16 @@ fn ActionBar(
         });
     };
     let count = move || selection.read().len();
+    // A keyboard shortcut asked for an action on the selection.
+    Effect::new(move |_| {
+        if let Some(action) = requested.get() {
+            requested.set(None);
+            let ids: Vec<i64> = selection.get_untracked().into_iter().collect();
+            if !ids.is_empty() {
+                run(action, ids);
+            }
+        }
+    });
     view! {
         <section class="actions" aria-label=lang.pick("Действия", "Actions")>
             <span class="selected" data-count=count>
@@ -340,6 +379,7 @@ fn OperationTable(
     selection: RwSignal<BTreeSet<i64>>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
+    keys: Keys,
     can_change: bool,
 ) -> impl IntoView {
     let headers = [
@@ -366,6 +406,7 @@ fn OperationTable(
         format!("{}+", page.total)
     };
     let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+    keys.page_ids.set(ids.clone());
     let last_clicked = RwSignal::new(None::<usize>);
     let all_ids = ids.clone();
     let all_selected =
@@ -445,7 +486,7 @@ fn OperationTable(
                     .enumerate()
                     .map(|(index, row)| {
                         let ids = ids.clone();
-                        view! { <Row row lang index ids selection last_clicked results refresh can_change/> }
+                        view! { <Row row lang index ids selection last_clicked results refresh cursor=keys.cursor can_change/> }
                     })
                     .collect_view()}
             </tbody>
@@ -485,6 +526,7 @@ fn Row(
     last_clicked: RwSignal<Option<usize>>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
+    cursor: RwSignal<Option<i64>>,
     can_change: bool,
 ) -> impl IntoView {
     let id = row.id;
@@ -519,7 +561,7 @@ fn Row(
     let result = move || results.read().iter().find(|r| r.id == id).cloned();
     let created = row.cdate.format();
     view! {
-        <tr data-id=id class:selected=selected data-result=move || result().map(|r| if r.error.is_none() { "ok" } else { "failed" })>
+        <tr data-id=id class:selected=selected class:cursor=move || cursor.get() == Some(id) aria-current=move || (cursor.get() == Some(id)).then_some("true") data-result=move || result().map(|r| if r.error.is_none() { "ok" } else { "failed" })>
             {can_change.then(|| view! {
                 <td class="check">
                     <input
@@ -626,4 +668,97 @@ fn open_in_new_tab(id: i64, results: RwSignal<Vec<ActionResult>>, lang: Lang, go
             }
         }
     });
+}
+
+/// What the list's keyboard shortcuts act on.
+#[derive(Clone, Copy)]
+struct Keys {
+    /// The ids of the rows on the page, in order.
+    page_ids: RwSignal<Vec<i64>>,
+    /// The row `j`/`k` moved to.
+    cursor: RwSignal<Option<i64>>,
+    /// An action a key asked for (the action bar runs it on the selection).
+    requested: RwSignal<Option<OperationAction>>,
+    /// The `?` help is open.
+    help: RwSignal<bool>,
+}
+
+/// `j`/`k` move, `x` selects, `s` starts the selection, `/` opens the filter, `?` shows help,
+/// `Escape` closes it; keys typed into a field are left alone. In the browser only.
+fn shortcuts(keys: Keys, selection: RwSignal<BTreeSet<i64>>, filter_open: RwSignal<bool>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let typing = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let ids = keys.page_ids.get_untracked();
+            let at = keys
+                .cursor
+                .get_untracked()
+                .and_then(|c| ids.iter().position(|id| *id == c));
+            let step = |delta: isize| {
+                let next = match at {
+                    None => 0,
+                    Some(i) => (i as isize + delta).clamp(0, ids.len() as isize - 1) as usize,
+                };
+                keys.cursor.set(ids.get(next).copied());
+            };
+            match ev.key().as_str() {
+                "j" => step(1),
+                "k" => step(-1),
+                "x" => {
+                    if let Some(id) = keys.cursor.get_untracked() {
+                        selection.update(|s| {
+                            if !s.remove(&id) {
+                                s.insert(id);
+                            }
+                        });
+                    }
+                }
+                "s" => keys.requested.set(Some(OperationAction::Start)),
+                "/" => {
+                    ev.prevent_default();
+                    filter_open.set(true);
+                }
+                "?" => keys.help.update(|h| *h = !*h),
+                "Escape" => keys.help.set(false),
+                _ => return,
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (keys, selection, filter_open);
+}
+
+/// The keyboard shortcuts, shown by `?`.
+#[component]
+fn Help(lang: Lang) -> impl IntoView {
+    let keys = [
+        (
+            "j / k",
+            lang.pick("следующая / предыдущая строка", "next / previous row"),
+        ),
+        ("x", lang.pick("выбрать строку", "select the row")),
+        ("s", lang.pick("запустить выбранные", "start the selected")),
+        ("/", lang.pick("фильтр", "filter")),
+        ("?", lang.pick("эта справка", "this help")),
+    ];
+    view! {
+        <aside class="help" role="dialog" aria-label=lang.pick("Клавиши", "Keyboard shortcuts")>
+            <h2>{lang.pick("Клавиши", "Keyboard shortcuts")}</h2>
+            <dl>
+                {keys
+                    .into_iter()
+                    .map(|(key, what)| view! { <dt><kbd>{key}</kbd></dt><dd>{what}</dd> })
+                    .collect_view()}
+            </dl>
+        </aside>
+    }
 }
