@@ -728,7 +728,7 @@ fn shortcuts(keys: Keys, selection: RwSignal<BTreeSet<i64>>, filter_open: RwSign
                 }
                 "?" => keys.help.update(|h| *h = !*h),
                 "Escape" => keys.help.set(false),
-                _ => return,
+                _ => {}
             }
         });
         on_cleanup(move || handle.remove());
