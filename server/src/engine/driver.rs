@@ -31,6 +31,19 @@ pub trait Driver: Send + Sync + 'static {
     async fn run(&self, job: &Job, cancel: watch::Receiver<Option<Cancel>>) -> RunResult;
 }
 
+/// Resolves when a cancellation is set; never, once nobody can set one.
+pub async fn cancelled(cancel: &mut watch::Receiver<Option<Cancel>>) -> Cancel {
+    loop {
+        if let Some(reason) = *cancel.borrow_and_update() {
+            return reason;
+        }
+        if cancel.changed().await.is_err() {
+            // The engine dropped the sender: nobody can cancel any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// A driver that succeeds at once without running anything: for benchmarks of the engine.
 pub struct NoopDriver;
 

@@ -18,7 +18,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use super::driver::{mask, operation_json, Cancel, Driver, Job, Tail};
+use super::driver::{cancelled, mask, operation_json, Cancel, Driver, Job, Tail};
 
 /// Runs programs.
 pub struct ExecDriver {
@@ -173,19 +173,6 @@ impl ExecDriver {
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let _ = child.wait().await;
         "killed the module (SIGKILL after the grace period)"
-    }
-}
-
-/// Resolves when a cancellation is set.
-async fn cancelled(cancel: &mut watch::Receiver<Option<Cancel>>) -> Cancel {
-    loop {
-        if let Some(reason) = *cancel.borrow_and_update() {
-            return reason;
-        }
-        if cancel.changed().await.is_err() {
-            // The engine dropped the sender: nobody can cancel any more.
-            std::future::pending::<()>().await;
-        }
     }
 }
 

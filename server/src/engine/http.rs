@@ -16,7 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
 use tokio::sync::watch;
 
-use super::driver::{mask, operation_json, Cancel, Driver, Job, Tail};
+use super::driver::{cancelled, mask, operation_json, Cancel, Driver, Job, Tail};
 
 /// The header carrying the body's signature.
 pub const SIGNATURE_HEADER: &str = "x-billops-signature";
@@ -82,7 +82,7 @@ impl Driver for HttpDriver {
         };
         let answer = tokio::select! {
             answer = tokio::time::timeout(limit, exchange) => answer,
-            reason = wait_cancel(&mut cancel) => {
+            reason = cancelled(&mut cancel) => {
                 let log = format!("POST {url}\n[billops] request abandoned\n");
                 return match reason {
                     Cancel::Stop => RunResult::Stopped { log },
@@ -116,17 +116,6 @@ impl Driver for HttpDriver {
                     failed("http", format!("The module answered {status}"), log)
                 }
             }
-        }
-    }
-}
-
-async fn wait_cancel(cancel: &mut watch::Receiver<Option<Cancel>>) -> Cancel {
-    loop {
-        if let Some(reason) = *cancel.borrow_and_update() {
-            return reason;
-        }
-        if cancel.changed().await.is_err() {
-            std::future::pending::<()>().await;
         }
     }
 }
