@@ -144,11 +144,11 @@ fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
     let copied = RwSignal::new(false);
     let for_copy = text.clone();
     let copy = move |_| {
-        #[cfg(feature = "hydrate")]
+        #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
         {
             let _ = window().navigator().clipboard().write_text(&for_copy);
         }
-        #[cfg(not(feature = "hydrate"))]
+        #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
         let _ = &for_copy;
         copied.set(true);
     };

@@ -1,4 +1,8 @@
 //! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
+//!
+//! Browser-only code (event sources, timers, key listeners, storage) is compiled for
+//! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into
+//! the server's `app` too, where such calls would panic during server rendering.
 
 mod client;
 mod edit;

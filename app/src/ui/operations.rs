@@ -152,7 +152,7 @@ fn live_updates(refresh: RwSignal<u64>) -> Live {
         paused: RwSignal::new(false),
         connected: RwSignal::new(false),
     };
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     {
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
@@ -184,7 +184,7 @@ fn live_updates(refresh: RwSignal<u64>) -> Live {
             std::time::Duration::from_millis(1000),
         );
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
     let _ = refresh;
     live
 }
@@ -228,7 +228,7 @@ fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                     let chosen = event_target_value(&ev);
                     leptos::task::spawn_local(async move {
                         if set_lang(chosen).await.is_ok() {
-                            #[cfg(feature = "hydrate")]
+                            #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
                             let _ = window().location().reload();
                         }
                     });
@@ -280,7 +280,11 @@ fn ActionBar(
         });
     };
     let count = move || selection.read().len();
-    // A keyboard shortcut asked for an action on the selection.
+    // A keyboard shortcut asked for an action on the selection (in the browser: an effect
+    // here would keep server rendering waiting in a workspace build, where `hydrate` is on).
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
+    let _ = requested;
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     Effect::new(move |_| {
         if let Some(action) = requested.get() {
             requested.set(None);
@@ -637,7 +641,7 @@ enum Goto {
 /// Opens a new tab at once (still within the click, so no popup blocker objects), then points
 /// it where the server says; on a refusal the tab closes and the row shows why.
 fn open_in_new_tab(id: i64, results: RwSignal<Vec<ActionResult>>, lang: Lang, goto: Goto) {
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     let tab = window()
         .open_with_url_and_target("about:blank", "_blank")
         .ok()
@@ -649,15 +653,15 @@ fn open_in_new_tab(id: i64, results: RwSignal<Vec<ActionResult>>, lang: Lang, go
         };
         match target {
             Ok(url) => {
-                #[cfg(feature = "hydrate")]
+                #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
                 if let Some(tab) = &tab {
                     let _ = tab.location().set_href(&url);
                 }
-                #[cfg(not(feature = "hydrate"))]
+                #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
                 let _ = url;
             }
             Err(e) => {
-                #[cfg(feature = "hydrate")]
+                #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
                 if let Some(tab) = &tab {
                     let _ = tab.close();
                 }
@@ -686,7 +690,7 @@ struct Keys {
 /// `j`/`k` move, `x` selects, `s` starts the selection, `/` opens the filter, `?` shows help,
 /// `Escape` closes it; keys typed into a field are left alone. In the browser only.
 fn shortcuts(keys: Keys, selection: RwSignal<BTreeSet<i64>>, filter_open: RwSignal<bool>) {
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     {
         use wasm_bindgen::JsCast;
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -733,7 +737,7 @@ fn shortcuts(keys: Keys, selection: RwSignal<BTreeSet<i64>>, filter_open: RwSign
         });
         on_cleanup(move || handle.remove());
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
     let _ = (keys, selection, filter_open);
 }
 

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use crate::types::Lang;
 
 /// The local-storage key of the chosen theme (`light` or `dark`; absent: the system's).
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "hydrate", target_arch = "wasm32")),
+    allow(dead_code)
+)]
 pub const THEME_KEY: &str = "billops-theme";
 
 /// The script the shell runs first: applies the stored theme before anything is painted.
@@ -16,7 +19,7 @@ pub const APPLY_STORED_THEME: &str = "try{var t=localStorage.getItem('billops-th
 #[component]
 pub fn ThemeSwitch(lang: Lang) -> impl IntoView {
     let theme = RwSignal::new(String::new());
-    #[cfg(feature = "hydrate")]
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     Effect::new(move |_| {
         let stored = window()
             .local_storage()
@@ -33,7 +36,7 @@ pub fn ThemeSwitch(lang: Lang) -> impl IntoView {
             _ => "",
         };
         theme.set(chosen.to_owned());
-        #[cfg(feature = "hydrate")]
+        #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
         {
             if let Some(root) = document().document_element() {
                 let _ = if chosen.is_empty() {
