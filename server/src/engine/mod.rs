@@ -51,12 +51,11 @@ impl Default for EngineConfig {
     }
 }
 
-/// The drivers by module kind; `all` replaces them for every module (benchmarks, tests).
+/// The drivers by module kind.
 #[derive(Clone)]
 pub struct Drivers {
     pub exec: Arc<dyn Driver>,
     pub http: Arc<dyn Driver>,
-    pub all: Option<Arc<dyn Driver>>,
 }
 
 impl Drivers {
@@ -65,7 +64,6 @@ impl Drivers {
         Drivers {
             exec: Arc::new(exec::ExecDriver::new(grace)),
             http: Arc::new(http::HttpDriver::new()),
-            all: None,
         }
     }
 
@@ -73,15 +71,11 @@ impl Drivers {
     pub fn only(driver: Arc<dyn Driver>) -> Drivers {
         Drivers {
             exec: driver.clone(),
-            http: driver.clone(),
-            all: Some(driver),
+            http: driver,
         }
     }
 
     fn for_module(&self, module: &ModuleRecord) -> Arc<dyn Driver> {
-        if let Some(all) = &self.all {
-            return all.clone();
-        }
         match module.kind {
             ModuleKind::Exec => self.exec.clone(),
             ModuleKind::Http => self.http.clone(),
