@@ -960,6 +960,86 @@ async fn an_admin_can_su_to_a_user_and_password_checks_keep_no_session(db: &Test
     ));
 }
 
+async fn dossiers_link_a_service_its_client_and_its_task(db: &TestDb) {
+    use app::types::dossier::Subject;
+    let svc = db.services();
+    let (client, _module, items) = world(&svc).await;
+    let id = svc
+        .create_operation(&admin(), &open(items[1]))
+        .await
+        .expect("create");
+    let outcome = svc.create_tasks(&admin(), &[id]).await.expect("task");
+    assert!(outcome.results[0].1.is_ok(), "{outcome:?}");
+    let task = svc
+        .list_operations(&admin(), ListQuery::default())
+        .await
+        .expect("list")
+        .rows
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.task_id)
+        .expect("the row has its task");
+
+    let service = svc
+        .dossier(&admin(), Subject::Service, items[1])
+        .await
+        .expect("service dossier");
+    assert_eq!(service.title, format!("Service #{} vm1.example", items[1]));
+    assert_eq!(service.now, T0);
+    assert!(service.facts.iter().any(|f| f.href.as_deref()
+        == Some(format!("/clients/{client}").as_str())
+        && f.value.ends_with("Northwind")));
+    assert_eq!(
+        service.operations.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [id]
+    );
+
+    let of_client = svc
+        .dossier(&admin(), Subject::Client, client)
+        .await
+        .expect("client dossier");
+    let services: Vec<_> = of_client
+        .facts
+        .iter()
+        .filter_map(|f| f.href.clone())
+        .collect();
+    assert_eq!(
+        services,
+        items
+            .iter()
+            .map(|i| format!("/services/{i}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(of_client.operations.len(), 1);
+
+    let of_task = svc
+        .dossier(&admin(), Subject::Task, task)
+        .await
+        .expect("task dossier");
+    assert!(of_task
+        .facts
+        .iter()
+        .any(|f| f.href.as_deref() == Some(format!("/operation/{id}").as_str())));
+    assert_eq!(of_task.operations[0].id, id);
+
+    assert!(matches!(
+        svc.dossier(&admin(), Subject::Client, 999_999).await,
+        Err(app::service::DossierError::NotFound { id: 999_999, .. })
+    ));
+    assert!(
+        matches!(
+            svc.dossier(
+                &actor_with(Level::User, Some(client)),
+                Subject::Client,
+                client
+            )
+            .await,
+            Err(app::service::DossierError::Denied(_))
+        ),
+        "dossiers are the staff's"
+    );
+}
+
 on_both_databases!(
     creating_an_operation_fills_defaults_and_journals,
     every_bad_field_is_named,
@@ -979,4 +1059,5 @@ on_both_databases!(
     failed_logins_are_throttled_per_user_and_per_address,
     a_login_key_works_once_and_expires,
     an_admin_can_su_to_a_user_and_password_checks_keep_no_session,
+    dossiers_link_a_service_its_client_and_its_task,
 );

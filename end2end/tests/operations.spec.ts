@@ -63,6 +63,46 @@ test('sorting, page size and paging live in the URL and survive a reload', async
   await page.screenshot({ path: info.outputPath('sorted-by-client.png'), fullPage: true });
 });
 
+test('a row shows its age and links to its service, client and task pages', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?size=100');
+  // Demo operations were created minutes to days ago: every row reads "N unit ago".
+  const ages = await page.locator('#operations tbody tr td.when .age').allInnerTexts();
+  expect(ages.length).toBeGreaterThan(0);
+  for (const age of ages) expect(age).toMatch(/^\d+ (s|min|h|d) ago$/);
+
+  const row = page.locator('#operations tbody tr', { has: page.locator('td:nth-child(10) a') }).first();
+  const id = await row.getAttribute('data-id');
+  const service = row.locator('td:nth-child(4) a');
+  const serviceText = (await service.innerText()).trim();
+  const client = (await row.locator('td:nth-child(6) a').innerText()).trim();
+  const task = (await row.locator('td:nth-child(10) a').innerText()).trim();
+
+  await service.click();
+  await expect(page).toHaveURL(/\/services\/\d+$/);
+  await expect(page.locator('.dossier')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.dossier h1')).toContainText(serviceText.replace(/^#\d+ /, ''));
+  await expect(page.locator(`#dossier-operations tr[data-id="${id}"]`)).toBeVisible();
+  await expect(page.locator('#dossier-operations .age').first()).toHaveText(/ ago$/);
+  await page.screenshot({ path: info.outputPath('service-page.png'), fullPage: true });
+
+  // The service's page links its client; the client's page lists the service and the operation.
+  await page.locator('dl.facts a[href^="/clients/"]').click();
+  await expect(page).toHaveURL(/\/clients\/\d+$/);
+  await expect(page.locator('.dossier h1')).toContainText(client);
+  await expect(page.locator(`dl.facts a`, { hasText: serviceText })).toBeVisible();
+  await expect(page.locator(`#dossier-operations tr[data-id="${id}"]`)).toBeVisible();
+
+  // The task: a direct load of its page (server-rendered), linking back to the operation.
+  await page.goto(`/tasks/${task.replace('#', '')}`);
+  await expect(page.locator('.dossier h1')).toHaveText(`Task ${task}`);
+  await expect(page.locator(`dl.facts a[href="/operation/${id}"]`)).toHaveText(`#${id}`);
+  await page.screenshot({ path: info.outputPath('task-page.png'), fullPage: true });
+
+  await page.goto('/services/999999');
+  await expect(page.locator('.dossier [role="alert"]')).toContainText('999999');
+});
+
 test('selected rows are started, stopped and given tasks with a result per row', async ({ page }, info) => {
   await logIn(page);
   await openList(page, '?size=100');

@@ -2,6 +2,10 @@
 //! (`main.rs`) only parses arguments and calls [`cli::run`]; tests drive [`router::router`]
 //! directly, without a socket.
 
+// The UI's page types nest deeply; rendering them (in the router) needs a deeper query limit
+// than rustc's default 128.
+#![recursion_limit = "256"]
+
 pub mod billmgr;
 pub mod cli;
 pub mod config;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use app::service::{Actor, Services, SystemClock};
-use app::types::Level;
+use app::types::{ActionResult, AppError, Level, OperationAction};
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
@@ -170,8 +170,7 @@ async fn a_wrong_password_sets_no_cookie_and_says_why() {
         let site = site().await;
         let response = send(&site, login_request("boss", "not-the-password", "en")).await;
         assert!(response.headers().get(header::SET_COOKIE).is_none());
-        let text = body_text(response).await;
-        assert!(text.contains("Auth"), "{text}");
+        assert_eq!(answer::<()>(response).await, Err(AppError::Auth));
     })
     .await;
 }
@@ -261,16 +260,38 @@ async fn the_event_stream_needs_a_staff_session() {
 
 fn action_request(cookie: &str, site_header: Option<&str>) -> Request<Body> {
     let mut request = Request::post("/api/run_action")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_TYPE, "application/x-postcard")
+        .header(header::ACCEPT, "application/x-postcard")
         .header(header::COOKIE, cookie);
     if let Some(value) = site_header {
         request = request.header("sec-fetch-site", value);
     }
+    let arguments = app::api::RunAction {
+        action: OperationAction::Taskcreate,
+        ids: vec![1, 999_999],
+    };
     request
         .body(Body::from(
-            "action=taskcreate&ids%5B0%5D=1&ids%5B1%5D=999999",
+            postcard::to_allocvec(&arguments).expect("encode"),
         ))
         .expect("request")
+}
+
+/// A server function's answer decoded as the browser decodes it: postcard, the value on
+/// success, the [`AppError`] otherwise.
+async fn answer<T: serde::de::DeserializeOwned>(response: Response<Body>) -> Result<T, AppError> {
+    let success = response.status().is_success();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    if success {
+        Ok(postcard::from_bytes(&bytes).expect("a postcard answer"))
+    } else {
+        Err(postcard::from_bytes(&bytes).expect("a postcard error"))
+    }
 }
 
 #[tokio::test]
@@ -278,25 +299,32 @@ async fn group_actions_answer_per_row_and_refuse_other_sites() {
     local(async {
         let site = site().await;
         let boss = login(&site, "boss", "en").await;
-        let refused = body_text(send(&site, action_request(&boss, Some("cross-site"))).await).await;
-        assert!(refused.contains("Access"), "{refused}");
+        let refused = answer::<Vec<ActionResult>>(
+            send(&site, action_request(&boss, Some("cross-site"))).await,
+        )
+        .await;
+        assert_eq!(refused, Err(AppError::Access));
         let response = send(&site, action_request(&boss, Some("same-origin"))).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let results: serde_json::Value =
-            serde_json::from_str(&body_text(response).await).expect("json");
-        assert_eq!(results[0]["id"], 1);
-        assert_eq!(results[1]["id"], 999999);
+        let results = answer::<Vec<ActionResult>>(response)
+            .await
+            .expect("results");
+        assert_eq!(results.len(), 2);
+        assert_eq!((results[0].id, results[1].id), (1, 999_999));
         assert!(
-            results[1]["error"]
-                .as_str()
+            results[1]
+                .error
+                .as_deref()
                 .is_some_and(|e| e.contains("999999")),
-            "{results}"
+            "{results:?}"
         );
         let viewer = login(&site, "viewer", "en").await;
-        let denied = body_text(send(&site, action_request(&viewer, None)).await).await;
-        assert!(
-            denied.contains("Access"),
-            "a read-only admin changes nothing: {denied}"
+        let denied =
+            answer::<Vec<ActionResult>>(send(&site, action_request(&viewer, None)).await).await;
+        assert_eq!(
+            denied,
+            Err(AppError::Access),
+            "a read-only admin changes nothing"
         );
     })
     .await;

@@ -5,6 +5,7 @@
 //! the admin" ends the client session and drops that cookie.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 use crate::types::{AppError, ClientArea};
 
@@ -13,7 +14,7 @@ pub const CLIENT_COOKIE: &str = "billopsclient";
 
 /// Opens a session as operation `id`'s client (level `user`, linked to the admin's session)
 /// for the client area at `/client`.
-#[server(endpoint = "su_client")]
+#[server(endpoint = "su_client", input = Postcard, output = Postcard)]
 pub async fn su_client(id: i64) -> Result<(), AppError> {
     let (services, actor) = super::context::changing_caller().await?;
     let token = services.su_to_operation_client(&actor, id).await?;
@@ -21,14 +22,14 @@ pub async fn su_client(id: i64) -> Result<(), AppError> {
 }
 
 /// The client area of the client session in [`CLIENT_COOKIE`].
-#[server(endpoint = "client_area")]
+#[server(endpoint = "client_area", input = Postcard, output = Postcard)]
 pub async fn get_client_area() -> Result<ClientArea, AppError> {
     let (services, actor) = client_caller().await?;
     Ok(services.client_area(&actor).await?)
 }
 
 /// Ends the client session and drops its cookie; the admin's session goes on.
-#[server(endpoint = "leave_client")]
+#[server(endpoint = "leave_client", input = Postcard, output = Postcard)]
 pub async fn leave_client() -> Result<(), AppError> {
     if let Ok((services, actor)) = client_caller().await {
         services.leave_client_session(&actor).await?;
@@ -37,7 +38,7 @@ pub async fn leave_client() -> Result<(), AppError> {
 }
 
 /// The panel URL of operation `id`'s processing module (`runningoperationgotoserver`).
-#[server(endpoint = "panel_url")]
+#[server(endpoint = "panel_url", input = Postcard, output = Postcard)]
 pub async fn panel_url(id: i64) -> Result<String, AppError> {
     let (services, actor) = super::context::caller().await?;
     Ok(services.module_panel_url(&actor, id).await?)

@@ -2,11 +2,12 @@
 //! `runningoperation.filter` reads and writes), and the choices its form offers.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 use crate::types::{AppError, FilterForm};
 
 /// The caller's saved filter, as its form shows it.
-#[server(endpoint = "get_filter")]
+#[server(endpoint = "get_filter", input = Postcard, output = Postcard)]
 pub async fn get_filter() -> Result<FilterForm, AppError> {
     let (services, actor) = super::context::caller().await?;
     Ok(FilterForm::of(
@@ -16,7 +17,7 @@ pub async fn get_filter() -> Result<FilterForm, AppError> {
 
 /// Saves the caller's filter; an empty form clears it. A wrong field comes back as
 /// `AppError::Value` naming every wrong field, and nothing is saved.
-#[server(endpoint = "save_filter")]
+#[server(endpoint = "save_filter", input = Postcard, output = Postcard)]
 pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
     let (services, actor) = super::context::changing_caller().await?;
     let filter = form.parse().map_err(|fields| AppError::Value { fields })?;
@@ -24,7 +25,7 @@ pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
 }
 
 /// Sets the caller's filter to the client of operation `id` (`runningoperation.setfilter`).
-#[server(endpoint = "filter_to_client")]
+#[server(endpoint = "filter_to_client", input = Postcard, output = Postcard)]
 pub async fn filter_to_client(id: i64) -> Result<(), AppError> {
     let (services, actor) = super::context::changing_caller().await?;
     services.filter_by_operation_client(&actor, id).await?;
@@ -32,7 +33,7 @@ pub async fn filter_to_client(id: i64) -> Result<(), AppError> {
 }
 
 /// What the filter's selects offer: processing modules and clients, `(id, name)`.
-#[server(endpoint = "filter_choices")]
+#[server(endpoint = "filter_choices", input = Postcard, output = Postcard)]
 pub async fn filter_choices() -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
     let (services, actor) = super::context::caller().await?;
     let modules = services.list_modules(&actor).await?;

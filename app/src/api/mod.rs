@@ -1,8 +1,13 @@
 //! `#[server]` functions: the browser's door to the service layer. Each is a few lines: find
 //! the caller's session, call one service function, convert its error to [`AppError`] once.
 //! No business rule and no SQL here.
+//!
+//! Arguments and answers travel as postcard (`application/x-postcard`): a compact format whose
+//! decoders keep the WASM bundle small. `login` and `logout` take an ordinary form post, so that
+//! their forms work before (and without) the WASM.
 
 pub mod client;
+pub mod dossier;
 pub mod filter;
 pub mod operation;
 pub mod session;
@@ -11,6 +16,7 @@ pub use client::{
     get_client_area, leave_client, panel_url, su_client, GetClientArea, LeaveClient, PanelUrl,
     SuClient,
 };
+pub use dossier::{get_dossier, GetDossier};
 pub use filter::{
     filter_choices, filter_to_client, get_filter, save_filter, FilterChoices, FilterToClient,
     GetFilter, SaveFilter,

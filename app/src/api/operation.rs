@@ -1,12 +1,13 @@
 //! Server functions over the operations service.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 use crate::types::{AppError, OperationRow, Page};
 
 /// One page of current operations, filtered by the caller's saved filter, sorted by `sort`
 /// (a column name) in `order` (`asc`/`desc`).
-#[server(endpoint = "list_operations")]
+#[server(endpoint = "list_operations", input = Postcard, output = Postcard)]
 pub async fn list_operations(
     page: u32,
     page_size: u32,
@@ -34,7 +35,7 @@ pub async fn list_operations(
 
 /// Runs a group action (start, stop, delete, create task) on the operations `ids`; says per id
 /// whether it succeeded and, if not, why.
-#[server(endpoint = "run_action")]
+#[server(endpoint = "run_action", input = Postcard, output = Postcard)]
 pub async fn run_action(
     action: crate::types::OperationAction,
     ids: Vec<i64>,
@@ -58,14 +59,14 @@ pub async fn run_action(
 }
 
 /// The attempts of an operation (its error history), oldest first.
-#[server(endpoint = "operation_history")]
+#[server(endpoint = "operation_history", input = Postcard, output = Postcard)]
 pub async fn operation_history(id: i64) -> Result<Vec<crate::types::AttemptRow>, AppError> {
     let (services, actor) = super::context::caller().await?;
     Ok(services.list_attempts(&actor, id).await?)
 }
 
 /// One attempt and its log (secrets were masked when it was written).
-#[server(endpoint = "attempt_log")]
+#[server(endpoint = "attempt_log", input = Postcard, output = Postcard)]
 pub async fn attempt_log(id: i64) -> Result<(crate::types::AttemptRow, String), AppError> {
     let (services, actor) = super::context::caller().await?;
     Ok(services.get_attempt_log(&actor, id).await?)
@@ -73,7 +74,7 @@ pub async fn attempt_log(id: i64) -> Result<(crate::types::AttemptRow, String), 
 
 /// The edit form's fields: operation `id`'s current values, or (without `id`) a new one's
 /// defaults.
-#[server(endpoint = "edit_form")]
+#[server(endpoint = "edit_form", input = Postcard, output = Postcard)]
 pub async fn edit_form(id: Option<i64>) -> Result<crate::types::OperationInput, AppError> {
     let (services, actor) = super::context::caller().await?;
     match id {
@@ -84,7 +85,7 @@ pub async fn edit_form(id: Option<i64>) -> Result<crate::types::OperationInput, 
 
 /// Saves the edit form: changes operation `id`, or creates one; returns its id. Wrong fields
 /// come back as `AppError::Value`, each named, and nothing is saved.
-#[server(endpoint = "save_operation")]
+#[server(endpoint = "save_operation", input = Postcard, output = Postcard)]
 pub async fn save_operation(
     id: Option<i64>,
     input: crate::types::OperationInput,

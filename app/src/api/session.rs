@@ -1,12 +1,13 @@
 //! Logging in and out, and what the UI may know of its session.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 use crate::types::{AppError, SessionInfo};
 
 /// Logs in: on success the session cookie is set (`HttpOnly`, `SameSite=Strict`) and the
 /// browser is sent to the operations list.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = Postcard)]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
@@ -20,7 +21,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 }
 
 /// Logs out: ends the session and clears the cookie.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = Postcard)]
 pub async fn logout() -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
@@ -33,7 +34,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The current session, or `None` when the browser has none (or it expired).
-#[server(endpoint = "current_session")]
+#[server(endpoint = "current_session", input = Postcard, output = Postcard)]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     use super::context;
     match context::caller().await {
@@ -58,7 +59,7 @@ pub(crate) fn set_cookie(name: &str, value: &str, clear: bool) -> Result<(), App
 pub const LANG_COOKIE: &str = "billopslang";
 
 /// Switches the session (and the next logins in this browser) to `lang` (`ru` or `en`).
-#[server(endpoint = "set_lang")]
+#[server(endpoint = "set_lang", input = Postcard, output = Postcard)]
 pub async fn set_lang(lang: String) -> Result<(), AppError> {
     use axum::http::{header::SET_COOKIE, HeaderValue};
     let lang = crate::types::Lang::parse(&lang).ok_or_else(|| AppError::Value {

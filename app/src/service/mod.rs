@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod dossier;
 pub mod engine;
 pub mod filter;
 pub mod item;
@@ -21,6 +22,7 @@ use crate::store::{JournalEntry, Store, StoreError};
 use crate::types::{AppError, Lang, Level, Timestamp};
 
 pub use client::ClientError;
+pub use dossier::DossierError;
 pub use item::ItemError;
 pub use module::{ModuleChange, ModuleError, ModuleInput};
 pub use operation::{GroupOutcome, OperationError};

@@ -122,6 +122,7 @@ impl Services {
             total_exact: total < bound,
             page: query.page,
             page_size: query.page_size,
+            now: self.clock.now(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! Nothing here touches a database, axum or the server side of leptos.
 
 pub mod attempt;
+pub mod dossier;
 pub mod error;
 pub mod filter;
 pub mod lang;
@@ -22,4 +23,4 @@ pub use operation::{
 pub use page::{ListQuery, Page};
 pub use reference::{ClientArea, ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
 pub use session::{Level, SessionInfo};
-pub use time::Timestamp;
+pub use time::{TimeUnit, Timestamp};

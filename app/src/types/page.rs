@@ -56,4 +56,7 @@ pub struct Page<T> {
     pub total_exact: bool,
     pub page: u32,
     pub page_size: u32,
+    /// When the page was read (server clock): ages ("3 min ago") are counted from it, so that
+    /// they read the same in the server's HTML and after hydration.
+    pub now: super::Timestamp,
 }

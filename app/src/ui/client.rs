@@ -4,26 +4,27 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use super::hydrated;
+use super::sync_view::Erase;
+use super::{hydrated, load};
 use crate::api::{get_client_area, leave_client};
 use crate::types::{ClientArea, Lang};
 
 /// `/client`.
 #[component]
 pub fn ClientPage() -> impl IntoView {
-    let area = Resource::new(|| (), |_| get_client_area());
+    let area = load(|| (), |_| get_client_area());
     let hydrated = hydrated();
     view! {
         <div class="page client-area" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match area.await {
-                        Ok(area) => view! { <Area area/> }.into_any(),
+                        Ok(area) => view! { <Area area/> }.erase(),
                         Err(e) => view! {
                             <p class="error" role="alert">{e.message(Lang::En)}</p>
                             <a href="/">"← Current operations"</a>
                         }
-                            .into_any(),
+                            .erase(),
                     }
                 })}
             </Suspense>

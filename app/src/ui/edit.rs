@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::hydrated;
+use super::sync_view::Erase;
+use super::{hydrated, load};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 
@@ -14,8 +15,8 @@ use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 pub fn EditPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
-    let session = Resource::new(|| (), |_| current_session());
-    let form = Resource::new(move || id.get(), edit_form);
+    let session = load(|| (), |_| current_session());
+    let form = load(move || id.get(), edit_form);
     let hydrated = hydrated();
     view! {
         <div class="page edit" data-hydrated=move || hydrated.get().to_string()>
@@ -25,15 +26,15 @@ pub fn EditPage() -> impl IntoView {
                         Ok(Some(info)) => info,
                         _ => {
                             super::redirect_status();
-                            return view! { <Redirect path="/login"/> }.into_any();
+                            return view! { <Redirect path="/login"/> }.erase();
                         }
                     };
                     match form.await {
                         Ok(input) => view! {
                             <Form id=id.get_untracked() input lang=info.lang can_change=info.level == Level::Admin/>
                         }
-                            .into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message(info.lang)}</p> }.into_any(),
+                            .erase(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message(info.lang)}</p> }.erase(),
                     }
                 })}
             </Suspense>
@@ -114,23 +115,23 @@ fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) ->
                         .collect_view()}
                 </select>
             }
-                .into_any(),
+                .erase(),
             "manual" => view! {
                 <input type="checkbox" name=name disabled=!can_change
                     prop:checked=move || get(&draft.read(), name) == "on"
                     on:change=move |ev| draft.update(|d| set(d, name, if event_target_checked(&ev) { "on".into() } else { "off".into() }))/>
             }
-                .into_any(),
+                .erase(),
             "comment" => view! {
                 <textarea name=name rows="3" disabled=!can_change aria-invalid=invalid prop:value=value
                     on:input=move |ev| draft.update(|d| set(d, name, event_target_value(&ev)))></textarea>
             }
-                .into_any(),
+                .erase(),
             _ => view! {
                 <input name=name disabled=!can_change aria-invalid=invalid aria-describedby=format!("edit-error-{name}") prop:value=value
                     on:input=move |ev| draft.update(|d| set(d, name, event_target_value(&ev)))/>
             }
-                .into_any(),
+                .erase(),
         };
         view! {
             <div class="field">

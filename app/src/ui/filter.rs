@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+use super::load;
+use super::sync_view::Erase;
+
 use crate::api::{filter_choices, get_filter, save_filter};
 use crate::types::{AppError, FieldError, FilterForm, Intname, Lang, Status};
 
@@ -51,7 +54,7 @@ fn set(form: &mut FilterForm, name: &str, value: String) {
 /// `open` toggles the panel (the `/` key opens it too); `refresh` is bumped after a change.
 #[component]
 pub fn Filter(lang: Lang, open: RwSignal<bool>, refresh: RwSignal<u64>) -> impl IntoView {
-    let saved = Resource::new(move || refresh.get(), |_| get_filter());
+    let saved = load(move || refresh.get(), |_| get_filter());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -62,8 +65,8 @@ pub fn Filter(lang: Lang, open: RwSignal<bool>, refresh: RwSignal<u64>) -> impl 
                             <FilterPanel form=form.clone() lang open refresh/>
                         </Show>
                     }
-                        .into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                        .erase(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
                 }
             })}
         </Transition>
@@ -122,7 +125,7 @@ fn FilterPanel(
     let draft = RwSignal::new(form);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
-    let choices = Resource::new(|| (), |_| filter_choices());
+    let choices = load(|| (), |_| filter_choices());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let form = draft.get_untracked();

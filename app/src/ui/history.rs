@@ -2,42 +2,19 @@
 //! error lines highlighted, a copy button. Logs were masked of secrets when they were written.
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::use_params_map;
+use leptos_router::components::A;
 
-use super::hydrated;
+use super::sync_view::Erase;
+use super::{failure, hydrated, load, route_id};
 use crate::api::{attempt_log, current_session, operation_history};
 use crate::types::{AppError, AttemptRow, Lang};
-
-/// The id in the route's `:id`.
-fn route_id() -> Memo<i64> {
-    let params = use_params_map();
-    Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    })
-}
-
-/// What a page shows when its data could not be had: the login form without a session, else
-/// the error in the session's language.
-fn failure(error: AppError, lang: Lang) -> AnyView {
-    if error == AppError::Auth {
-        super::redirect_status();
-        view! { <Redirect path="/login"/> }.into_any()
-    } else {
-        view! { <p class="error" role="alert">{error.message(lang)}</p> }.into_any()
-    }
-}
 
 /// `/operation/:id`: the attempts of one operation.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let id = route_id();
-    let session = Resource::new(|| (), |_| current_session());
-    let attempts = Resource::new(move || id.get(), operation_history);
+    let session = load(|| (), |_| current_session());
+    let attempts = load(move || id.get(), operation_history);
     let hydrated = hydrated();
     view! {
         <div class="page history" data-hydrated=move || hydrated.get().to_string()>
@@ -49,7 +26,7 @@ pub fn HistoryPage() -> impl IntoView {
                         Err(e) => return failure(e, Lang::En),
                     };
                     match attempts.await {
-                        Ok(rows) => view! { <Attempts id=id.get_untracked() rows lang/> }.into_any(),
+                        Ok(rows) => view! { <Attempts id=id.get_untracked() rows lang/> }.erase(),
                         Err(e) => failure(e, lang),
                     }
                 })}
@@ -87,7 +64,12 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
                     .map(|a| {
                         let duration = a
                             .finished
-                            .map(|f| format!("{:.1} s", (f.0 - a.createdate.0) as f64 / 1000.0))
+                            .map(|f| {
+                                // Tenths of a second, rounded, in integers: no float formatting
+                                // code in the bundle for one column.
+                                let tenths = ((f.0 - a.createdate.0).max(0) + 50) / 100;
+                                format!("{}.{} s", tenths / 10, tenths % 10)
+                            })
                             .unwrap_or_else(|| "…".into());
                         view! {
                             <tr data-id=a.id data-outcome=a.outcome.raw()>
@@ -111,8 +93,8 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
 #[component]
 pub fn LogPage() -> impl IntoView {
     let id = route_id();
-    let session = Resource::new(|| (), |_| current_session());
-    let log = Resource::new(move || id.get(), attempt_log);
+    let session = load(|| (), |_| current_session());
+    let log = load(move || id.get(), attempt_log);
     let hydrated = hydrated();
     view! {
         <div class="page log" data-hydrated=move || hydrated.get().to_string()>
@@ -124,7 +106,7 @@ pub fn LogPage() -> impl IntoView {
                         Err(e) => return failure(e, Lang::En),
                     };
                     match log.await {
-                        Ok((attempt, text)) => view! { <LogView attempt text lang/> }.into_any(),
+                        Ok((attempt, text)) => view! { <LogView attempt text lang/> }.erase(),
                         Err(e) => failure(e, lang),
                     }
                 })}

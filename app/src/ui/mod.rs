@@ -5,19 +5,28 @@
 //! the server's `app` too, where such calls would panic during server rendering.
 
 mod client;
+mod dossier;
 mod edit;
 mod filter;
 mod history;
 mod login;
 mod operations;
+mod sync_view;
 mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::Redirect;
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::hooks::use_params_map;
 use leptos_router::{path, SsrMode};
+use sync_view::{Erase, SyncView};
+
+use crate::types::dossier::Subject;
+use crate::types::{AppError, Lang, TimeUnit, Timestamp};
 
 pub use client::ClientPage;
+pub use dossier::{DossierPage, DossierPageProps};
 pub use edit::EditPage;
 pub use history::{HistoryPage, LogPage};
 pub use login::LoginPage;
@@ -52,17 +61,79 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/billops.css"/>
         <Title text="billops: current operations"/>
         <Router>
-            <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+            <Routes fallback=|| SyncView(view! { <p class="notice">"Page not found."</p> })>
                 // Async SSR: the rows are in the HTML where they belong, not streamed after it.
-                <Route path=path!("/") view=OperationsPage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/operation/:id") view=HistoryPage ssr=SsrMode::Async/>
-                <Route path=path!("/attempt/:id") view=LogPage ssr=SsrMode::Async/>
-                <Route path=path!("/client") view=ClientPage ssr=SsrMode::Async/>
-                <Route path=path!("/operation/:id/edit") view=EditPage ssr=SsrMode::Async/>
-                <Route path=path!("/new") view=EditPage ssr=SsrMode::Async/>
+                // Every page is a `SyncView` (see `sync_view` for why).
+                <Route path=path!("/") view=|| SyncView(OperationsPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=|| SyncView(LoginPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id") view=|| SyncView(HistoryPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/attempt/:id") view=|| SyncView(LogPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/client") view=|| SyncView(ClientPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id/edit") view=|| SyncView(EditPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/new") view=|| SyncView(EditPage()) ssr=SsrMode::Async/>
+                <Route path=path!("/clients/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Client })) ssr=SsrMode::Async/>
+                <Route path=path!("/services/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Service })) ssr=SsrMode::Async/>
+                <Route path=path!("/tasks/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Task })) ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+/// The encoding of the data a page hands from its server rendering to its hydration: postcard,
+/// like the server functions' answers, so that the bundle holds one kind of decoder.
+pub(crate) type Wire = codee::binary::PostcardCodec;
+
+/// A resource (data loaded on the server, handed to the browser with the page) in [`Wire`].
+pub(crate) fn load<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, Wire>
+where
+    S: Send + Sync + Clone + PartialEq + 'static,
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
+
+/// The id in the route's `:id`.
+pub(crate) fn route_id() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// What a page shows when its data could not be had: the login form without a session, else
+/// the error in the session's language.
+pub(crate) fn failure(error: AppError, lang: Lang) -> AnyView {
+    if error == AppError::Auth {
+        redirect_status();
+        view! { <Redirect path="/login"/> }.erase()
+    } else {
+        view! { <p class="error" role="alert">{error.message(lang)}</p> }.erase()
+    }
+}
+
+/// `at` as the lists show it: the absolute time (UTC) and, beside it, its age at `now`
+/// ("3 min ago"); `now` comes with the data, so the server's HTML and the hydrated page agree.
+pub(crate) fn when(at: Timestamp, now: Timestamp, lang: Lang) -> impl IntoView {
+    let absolute = at.format();
+    let (count, unit) = at.age(now);
+    let unit = match unit {
+        TimeUnit::Second => lang.pick("с", "s"),
+        TimeUnit::Minute => lang.pick("мин", "min"),
+        TimeUnit::Hour => lang.pick("ч", "h"),
+        TimeUnit::Day => lang.pick("дн", "d"),
+    };
+    let (datetime, title) = (absolute.clone(), absolute.clone());
+    view! {
+        <time datetime=datetime title=title>{absolute}</time>
+        <span class="age">{format!("{count} {unit} {}", lang.pick("назад", "ago"))}</span>
     }
 }
 

@@ -9,14 +9,15 @@ use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
-use super::hydrated;
+use super::sync_view::Erase;
+use super::{hydrated, load, when};
 use crate::api::{
     current_session, filter_to_client, list_operations, panel_url, run_action, set_lang, su_client,
-    Logout,
 };
+use crate::types::dossier::Subject;
 use crate::types::{
     ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
-    SortOrder,
+    SortOrder, Timestamp,
 };
 
 /// Rows per page unless the URL says otherwise.
@@ -70,8 +71,8 @@ pub fn OperationsPage() -> impl IntoView {
     });
     // Bumped by live updates and after actions: the list is fetched again.
     let refresh = RwSignal::new(0_u64);
-    let session = Resource::new(|| (), |_| current_session());
-    let operations = Resource::new(
+    let session = load(|| (), |_| current_session());
+    let operations = load(
         move || (state.get(), refresh.get()),
         |(s, _)| {
             list_operations(
@@ -117,20 +118,20 @@ pub fn OperationsPage() -> impl IntoView {
                                             Ok(page) => view! {
                                                 <OperationTable page lang state=state.get_untracked() selection results refresh keys can_change/>
                                             }
-                                                .into_any(),
+                                                .erase(),
                                             Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }
-                                                .into_any(),
+                                                .erase(),
                                         }
                                     })}
                                 </Transition>
                             }
-                                .into_any()
+                                .erase()
                         }
                         Ok(None) => {
                             super::redirect_status();
-                            view! { <Redirect path="/login"/> }.into_any()
+                            view! { <Redirect path="/login"/> }.erase()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.message(Lang::En)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message(Lang::En)}</p> }.erase(),
                     }
                 })}
             </Suspense>
@@ -192,7 +193,6 @@ fn live_updates(refresh: RwSignal<u64>) -> Live {
 /// The top bar: product name, the live indicator, who is logged in, and a logout button.
 #[component]
 fn Header(info: SessionInfo, live: Live) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
     let lang = info.lang;
     let title = lang.pick("Текущие операции", "Current operations");
     let label = move || match (live.paused.get(), live.connected.get()) {
@@ -238,9 +238,10 @@ fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                 <option value="ru" selected=lang == Lang::Ru>"Русский"</option>
             </select>
             <super::theme::ThemeSwitch lang/>
-            <ActionForm action=logout>
+            // A plain form post: the server ends the session and redirects to the login form.
+            <form method="post" action="/api/logout">
                 <button type="submit">{lang.pick("Выйти", "Log out")}</button>
-            </ActionForm>
+            </form>
         </header>
     }
 }
@@ -386,6 +387,7 @@ fn OperationTable(
     keys: Keys,
     can_change: bool,
 ) -> impl IntoView {
+    let now = page.now;
     let headers = [
         (SortColumn::Id, "Id", "Id"),
         (SortColumn::Desc, "Описание", "Description"),
@@ -490,7 +492,7 @@ fn OperationTable(
                     .enumerate()
                     .map(|(index, row)| {
                         let ids = ids.clone();
-                        view! { <Row row lang index ids selection last_clicked results refresh cursor=keys.cursor can_change/> }
+                        view! { <Row row lang now index ids selection last_clicked results refresh cursor=keys.cursor can_change/> }
                     })
                     .collect_view()}
             </tbody>
@@ -524,6 +526,8 @@ fn OperationTable(
 fn Row(
     row: OperationRow,
     lang: Lang,
+    /// When the page was read: ages count from it.
+    now: Timestamp,
     index: usize,
     ids: Vec<i64>,
     selection: RwSignal<BTreeSet<i64>>,
@@ -563,7 +567,6 @@ fn Row(
         last_clicked.set(Some(index));
     };
     let result = move || results.read().iter().find(|r| r.id == id).cloned();
-    let created = row.cdate.format();
     view! {
         <tr data-id=id class:selected=selected class:cursor=move || cursor.get() == Some(id) aria-current=move || (cursor.get() == Some(id)).then_some("true") data-result=move || result().map(|r| if r.error.is_none() { "ok" } else { "failed" })>
             {can_change.then(|| view! {
@@ -578,10 +581,10 @@ fn Row(
             })}
             <td><A href=format!("/operation/{id}") attr:title=lang.pick("История ошибок", "Error history")>{id}</A></td>
             <td>{row.desc(lang)}</td>
-            <td>{format!("#{} {}", row.item_id, row.item_name)}</td>
+            <td><a href=Subject::Service.href(row.item_id)>{format!("#{} {}", row.item_id, row.item_name)}</a></td>
             <td>{row.itemtype.clone()}</td>
             <td>
-                {row.client_name.clone()}
+                <a href=Subject::Client.href(row.client_id)>{row.client_name.clone()}</a>
                 <button
                     type="button"
                     class="only"
@@ -592,10 +595,10 @@ fn Row(
                     "⧩"
                 </button>
             </td>
-            <td><time datetime=created.clone()>{created.clone()}</time></td>
+            <td class="when">{when(row.cdate, now, lang)}</td>
             <td class="num">{row.trycount}</td>
             <td>{row.module_name.clone()}</td>
-            <td>{row.task_id.map(|t| format!("#{t}")).unwrap_or_default()}</td>
+            <td>{row.task_id.map(|t| view! { <a href=Subject::Task.href(t)>{format!("#{t}")}</a> })}</td>
             <td>
                 <span class=status_class title=title data-status=row.status.raw()>
                     {row.status.label(lang)}

@@ -1,0 +1,122 @@
+//! The admin's detail pages: the [`Dossier`] of a client, a service or a task, with the current
+//! operations on it.
+
+use super::{internal, Actor, Denied, Services};
+use crate::store::{StoreError, TaskRecord};
+use crate::types::dossier::{Dossier, Subject, TaskView};
+use crate::types::{AppError, ListQuery, OperationFilter};
+
+/// Why a dossier could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum DossierError {
+    #[error("{subject:?} {id} not found")]
+    NotFound { subject: Subject, id: i64 },
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DossierError> for AppError {
+    fn from(error: DossierError) -> AppError {
+        match error {
+            DossierError::NotFound { id, .. } => AppError::Missed {
+                object: "elid".into(),
+                value: id.to_string(),
+            },
+            DossierError::Denied(_) => AppError::Access,
+            DossierError::Store(e) => internal(&e),
+        }
+    }
+}
+
+impl From<TaskRecord> for TaskView {
+    fn from(task: TaskRecord) -> TaskView {
+        TaskView {
+            id: task.id,
+            operation_id: task.operation_id,
+            item_id: task.item_id,
+            kind: task.kind,
+            status: task.status,
+            comment: task.comment,
+            created: task.created,
+        }
+    }
+}
+
+/// The most operations a dossier lists (the list page pages through more).
+const DOSSIER_OPERATIONS: u32 = 100;
+
+impl Services {
+    /// The dossier of `subject` number `id`, in the caller's language; staff only.
+    pub async fn dossier(
+        &self,
+        actor: &Actor,
+        subject: Subject,
+        id: i64,
+    ) -> Result<Dossier, DossierError> {
+        actor.require_staff()?;
+        let now = self.clock.now();
+        let lang = actor.lang;
+        let missing = || DossierError::NotFound { subject, id };
+        match subject {
+            Subject::Client => {
+                let client = self.store.get_client(id).await?.ok_or_else(missing)?;
+                let items = self.store.list_items(Some(id)).await?;
+                let operations = self
+                    .current_operations(OperationFilter {
+                        client: Some(id),
+                        ..OperationFilter::default()
+                    })
+                    .await?;
+                Ok(Dossier::client(&client, &items, operations, now, lang))
+            }
+            Subject::Service => {
+                let item = self.store.get_item(id).await?.ok_or_else(missing)?;
+                let client = self
+                    .store
+                    .get_client(item.client_id)
+                    .await?
+                    .ok_or_else(missing)?;
+                let module = self
+                    .store
+                    .get_module(item.module_id)
+                    .await?
+                    .ok_or_else(missing)?
+                    .view();
+                let operations = self
+                    .current_operations(OperationFilter {
+                        item: Some(id),
+                        ..OperationFilter::default()
+                    })
+                    .await?;
+                Ok(Dossier::service(
+                    &item, &client, &module, operations, now, lang,
+                ))
+            }
+            Subject::Task => {
+                let task = TaskView::from(self.store.get_task(id).await?.ok_or_else(missing)?);
+                let operations = self
+                    .current_operations(OperationFilter {
+                        id: Some(task.operation_id),
+                        ..OperationFilter::default()
+                    })
+                    .await?;
+                Ok(Dossier::task(&task, operations, now, lang))
+            }
+        }
+    }
+
+    /// The first current operations matching `filter`, by id.
+    async fn current_operations(
+        &self,
+        filter: OperationFilter,
+    ) -> Result<Vec<crate::types::OperationRow>, StoreError> {
+        let query = ListQuery {
+            filter,
+            page_size: DOSSIER_OPERATIONS,
+            ..ListQuery::default()
+        };
+        self.store.list_operations(&query).await
+    }
+}

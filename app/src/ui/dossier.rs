@@ -1,0 +1,92 @@
+//! The detail pages of a client, a service and a task (`/clients/:id`, `/services/:id`,
+//! `/tasks/:id`): the dossier's facts, links between them, and the current operations on the
+//! subject. The list's rows link here.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use super::sync_view::Erase;
+use super::{failure, hydrated, load, route_id, when};
+use crate::api::{current_session, get_dossier};
+use crate::types::dossier::{Dossier, Subject};
+use crate::types::{AppError, Lang};
+
+/// The page of one `subject`, its id taken from the route.
+#[component]
+pub fn DossierPage(subject: Subject) -> impl IntoView {
+    let id = route_id();
+    let session = load(|| (), |_| current_session());
+    let dossier = load(move || id.get(), move |id| get_dossier(subject, id));
+    let hydrated = hydrated();
+    view! {
+        <div class="page dossier" data-subject=subject.path() data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let lang = match session.await {
+                        Ok(Some(info)) => info.lang,
+                        Ok(None) => return failure(AppError::Auth, Lang::En),
+                        Err(e) => return failure(e, Lang::En),
+                    };
+                    match dossier.await {
+                        Ok(dossier) => view! { <Facts dossier lang/> }.erase(),
+                        Err(e) => failure(e, lang),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn Facts(dossier: Dossier, lang: Lang) -> impl IntoView {
+    let now = dossier.now;
+    view! {
+        <header class="topbar">
+            <span class="brand">"billops"</span>
+            <h1>{dossier.title}</h1>
+        </header>
+        <p><a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a></p>
+        <dl class="facts">
+            {dossier
+                .facts
+                .into_iter()
+                .map(|fact| view! {
+                    <dt>{fact.label}</dt>
+                    <dd>
+                        {match fact.href {
+                            Some(href) => Either::Left(view! { <a href=href>{fact.value}</a> }),
+                            None => Either::Right(fact.value),
+                        }}
+                    </dd>
+                })
+                .collect_view()}
+        </dl>
+        <h2>{lang.pick("Операции в работе", "Current operations")}</h2>
+        <table class="attempts" id="dossier-operations">
+            <thead>
+                <tr>
+                    <th scope="col">"Id"</th>
+                    <th scope="col">{lang.pick("Описание", "Description")}</th>
+                    <th scope="col">{lang.pick("Состояние", "Status")}</th>
+                    <th scope="col">{lang.pick("Создана", "Created")}</th>
+                    <th scope="col">{lang.pick("Попыток", "Tries")}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {dossier
+                    .operations
+                    .into_iter()
+                    .map(|op| view! {
+                        <tr data-id=op.id>
+                            <td><a href=format!("/operation/{}", op.id)>{op.id}</a></td>
+                            <td>{op.desc(lang)}</td>
+                            <td><span class=format!("badge status-{}", op.status.raw())>{op.status.label(lang)}</span></td>
+                            <td>{when(op.cdate, now, lang)}</td>
+                            <td class="num">{op.trycount}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
