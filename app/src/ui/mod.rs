@@ -17,7 +17,7 @@ mod theme;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::Redirect;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{FlatRoutes, Route, Router};
 use leptos_router::hooks::use_params_map;
 use leptos_router::{path, SsrMode};
 use sync_view::{Erase, SyncView};
@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/billops.css"/>
         <Title text="billops: current operations"/>
         <Router>
-            <Routes fallback=|| SyncView(view! { <p class="notice">"Page not found."</p> })>
+            <FlatRoutes fallback=|| SyncView(view! { <p class="notice">"Page not found."</p> })>
                 // Async SSR: the rows are in the HTML where they belong, not streamed after it.
                 // Every page is a `SyncView` (see `sync_view` for why).
                 <Route path=path!("/") view=|| SyncView(OperationsPage()) ssr=SsrMode::Async/>
@@ -74,7 +74,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/clients/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Client })) ssr=SsrMode::Async/>
                 <Route path=path!("/services/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Service })) ssr=SsrMode::Async/>
                 <Route path=path!("/tasks/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Task })) ssr=SsrMode::Async/>
-            </Routes>
+            </FlatRoutes>
         </Router>
     }
 }
