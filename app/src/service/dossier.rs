@@ -2,8 +2,8 @@
 //! operations on it.
 
 use super::{internal, Actor, Denied, Services};
-use crate::store::{StoreError, TaskRecord};
-use crate::types::dossier::{Dossier, Subject, TaskView};
+use crate::store::StoreError;
+use crate::types::dossier::{Dossier, Subject};
 use crate::types::{AppError, ListQuery, OperationFilter};
 
 /// Why a dossier could not be shown.
@@ -26,20 +26,6 @@ impl From<DossierError> for AppError {
             },
             DossierError::Denied(_) => AppError::Access,
             DossierError::Store(e) => internal(&e),
-        }
-    }
-}
-
-impl From<TaskRecord> for TaskView {
-    fn from(task: TaskRecord) -> TaskView {
-        TaskView {
-            id: task.id,
-            operation_id: task.operation_id,
-            item_id: task.item_id,
-            kind: task.kind,
-            status: task.status,
-            comment: task.comment,
-            created: task.created,
         }
     }
 }
@@ -95,7 +81,7 @@ impl Services {
                 ))
             }
             Subject::Task => {
-                let task = TaskView::from(self.store.get_task(id).await?.ok_or_else(missing)?);
+                let task = self.store.get_task(id).await?.ok_or_else(missing)?;
                 let operations = self
                     .current_operations(OperationFilter {
                         id: Some(task.operation_id),

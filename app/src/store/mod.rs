@@ -253,17 +253,8 @@ impl TaskKind {
     }
 }
 
-/// A stored task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskRecord {
-    pub id: i64,
-    pub operation_id: i64,
-    pub item_id: i64,
-    pub kind: String,
-    pub status: String,
-    pub comment: String,
-    pub created: Timestamp,
-}
+/// A stored task: the same shape the detail page shows.
+pub use crate::types::dossier::TaskView;
 
 /// A stored user with its password hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -477,7 +468,7 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         journal: &JournalEntry,
     ) -> StoreResult<Option<i64>>;
-    async fn get_task(&self, id: i64) -> StoreResult<Option<TaskRecord>>;
+    async fn get_task(&self, id: i64) -> StoreResult<Option<TaskView>>;
 
     // --- users and sessions
     async fn insert_user(

@@ -116,7 +116,7 @@ macro_rules! impl_store {
         };
         use $crate::store::{
             AfterAttempt, ChangeListener, Claim, ClaimRequest, Finish, HeldLease, JournalEntry, JournalRow, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
-            OperationRecord, OperationState, SessionRecord, Store, StoreResult, TaskKind, TaskRecord,
+            OperationRecord, OperationState, SessionRecord, Store, StoreResult, TaskKind, TaskView,
             UserRecord,
         };
         use $crate::types::{
@@ -1009,7 +1009,7 @@ macro_rules! impl_store {
                 Ok(Some(task_id))
             }
 
-            async fn get_task(&self, id: i64) -> StoreResult<Option<TaskRecord>> {
+            async fn get_task(&self, id: i64) -> StoreResult<Option<TaskView>> {
                 let Some(row) = sqlx::query(
                     "SELECT id, operation_id, item_id, kind, status, comment, created_at FROM task WHERE id = $1",
                 )
@@ -1019,7 +1019,7 @@ macro_rules! impl_store {
                 else {
                     return Ok(None);
                 };
-                Ok(Some(TaskRecord {
+                Ok(Some(TaskView {
                     id: row.try_get("id")?,
                     operation_id: row.try_get("operation_id")?,
                     item_id: row.try_get("item_id")?,

@@ -59,7 +59,7 @@ pub struct Dossier {
     pub now: Timestamp,
 }
 
-/// A task opened on an operation (`taskcreate`, or when its last try failed).
+/// A task opened on an operation (`taskcreate`, or when its last try failed), as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskView {
     pub id: i64,

@@ -6,35 +6,19 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::sync_view::Erase;
-use super::{failure, hydrated, load, route_id, when};
-use crate::api::{current_session, get_dossier};
+use super::{staff_page, when};
+use crate::api::get_dossier;
 use crate::types::dossier::{Dossier, Subject};
-use crate::types::{AppError, Lang};
+use crate::types::Lang;
 
 /// The page of one `subject`, its id taken from the route.
 #[component]
 pub fn DossierPage(subject: Subject) -> impl IntoView {
-    let id = route_id();
-    let session = load(|| (), |_| current_session());
-    let dossier = load(move || id.get(), move |id| get_dossier(subject, id));
-    let hydrated = hydrated();
-    view! {
-        <div class="page dossier" data-subject=subject.path() data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let lang = match session.await {
-                        Ok(Some(info)) => info.lang,
-                        Ok(None) => return failure(AppError::Auth, Lang::En),
-                        Err(e) => return failure(e, Lang::En),
-                    };
-                    match dossier.await {
-                        Ok(dossier) => view! { <Facts dossier lang/> }.erase(),
-                        Err(e) => failure(e, lang),
-                    }
-                })}
-            </Suspense>
-        </div>
-    }
+    staff_page(
+        "dossier",
+        move |id| get_dossier(subject, id),
+        |_, dossier, lang| view! { <Facts dossier lang/> }.erase(),
+    )
 }
 
 #[component]

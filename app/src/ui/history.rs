@@ -4,35 +4,17 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::staff_page;
 use super::sync_view::Erase;
-use super::{failure, hydrated, load, route_id};
-use crate::api::{attempt_log, current_session, operation_history};
-use crate::types::{AppError, AttemptRow, Lang};
+use crate::api::{attempt_log, operation_history};
+use crate::types::{AttemptRow, Lang};
 
 /// `/operation/:id`: the attempts of one operation.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
-    let id = route_id();
-    let session = load(|| (), |_| current_session());
-    let attempts = load(move || id.get(), operation_history);
-    let hydrated = hydrated();
-    view! {
-        <div class="page history" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let lang = match session.await {
-                        Ok(Some(info)) => info.lang,
-                        Ok(None) => return failure(AppError::Auth, Lang::En),
-                        Err(e) => return failure(e, Lang::En),
-                    };
-                    match attempts.await {
-                        Ok(rows) => view! { <Attempts id=id.get_untracked() rows lang/> }.erase(),
-                        Err(e) => failure(e, lang),
-                    }
-                })}
-            </Suspense>
-        </div>
-    }
+    staff_page("history", operation_history, |id, rows, lang| {
+        view! { <Attempts id rows lang/> }.erase()
+    })
 }
 
 #[component]
@@ -92,27 +74,9 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
 /// `/attempt/:id`: the log of one attempt.
 #[component]
 pub fn LogPage() -> impl IntoView {
-    let id = route_id();
-    let session = load(|| (), |_| current_session());
-    let log = load(move || id.get(), attempt_log);
-    let hydrated = hydrated();
-    view! {
-        <div class="page log" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let lang = match session.await {
-                        Ok(Some(info)) => info.lang,
-                        Ok(None) => return failure(AppError::Auth, Lang::En),
-                        Err(e) => return failure(e, Lang::En),
-                    };
-                    match log.await {
-                        Ok((attempt, text)) => view! { <LogView attempt text lang/> }.erase(),
-                        Err(e) => failure(e, lang),
-                    }
-                })}
-            </Suspense>
-        </div>
-    }
+    staff_page("log", attempt_log, |_, (attempt, text), lang| {
+        view! { <LogView attempt text lang/> }.erase()
+    })
 }
 
 /// True for a line that reports an error: it is highlighted.

@@ -97,7 +97,7 @@ where
 }
 
 /// The id in the route's `:id`.
-pub(crate) fn route_id() -> Memo<i64> {
+fn route_id() -> Memo<i64> {
     let params = use_params_map();
     Memo::new(move |_| {
         params
@@ -110,12 +110,47 @@ pub(crate) fn route_id() -> Memo<i64> {
 
 /// What a page shows when its data could not be had: the login form without a session, else
 /// the error in the session's language.
-pub(crate) fn failure(error: AppError, lang: Lang) -> AnyView {
+fn failure(error: AppError, lang: Lang) -> AnyView {
     if error == AppError::Auth {
         redirect_status();
         view! { <Redirect path="/login"/> }.erase()
     } else {
         view! { <p class="error" role="alert">{error.message(lang)}</p> }.erase()
+    }
+}
+
+/// The body of a staff page about the route's `:id`: loads the session and `fetch(id)`, then
+/// shows `render(id, data, lang)` in the session's language; without a session it sends the
+/// browser to the login form, and an error is shown as such.
+pub(crate) fn staff_page<T, Fut>(
+    class: &'static str,
+    fetch: impl Fn(i64) -> Fut + Send + Sync + 'static,
+    render: impl Fn(i64, T, Lang) -> AnyView + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let id = route_id();
+    let session = load(|| (), |_| crate::api::current_session());
+    let data = load(move || id.get(), fetch);
+    let hydrated = hydrated();
+    view! {
+        <div class=format!("page {class}") data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let lang = match session.await {
+                        Ok(Some(info)) => info.lang,
+                        Ok(None) => return failure(AppError::Auth, Lang::En),
+                        Err(e) => return failure(e, Lang::En),
+                    };
+                    match data.await {
+                        Ok(data) => render(id.get_untracked(), data, lang),
+                        Err(e) => failure(e, lang),
+                    }
+                })}
+            </Suspense>
+        </div>
     }
 }
 
