@@ -29,6 +29,27 @@ test('a wrong password is refused with a message', async ({ page }, info) => {
   expect(errors.filter((e) => !e.includes('status of 500'))).toEqual([]);
 });
 
+test('without JavaScript the login form still works: a refusal says why, then the list', async ({ browser }, info) => {
+  expect(PASSWORD, 'BILLOPS_ADMIN_PASSWORD must be set').not.toEqual('');
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByLabel('User name').fill(ADMIN);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/login\?failed=auth$/);
+  await expect(page.getByRole('alert')).toContainText('Wrong user name or password');
+  await page.screenshot({ path: info.outputPath('no-js-refused.png') });
+  await page.getByLabel('User name').fill(ADMIN);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('#operations tbody tr')).toHaveCount(50);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await context.close();
+});
+
 test('an admin logs in, sees the hydrated list, pages through it and logs out', async ({ page }, info) => {
   expect(PASSWORD, 'BILLOPS_ADMIN_PASSWORD must be set').not.toEqual('');
   const errors = watchErrors(page);

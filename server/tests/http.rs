@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use app::service::{Actor, Services, SystemClock};
-use app::types::{ActionResult, AppError, Level, OperationAction};
+use app::types::{ActionResult, AppError, Lang, Level, OperationAction};
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
@@ -168,7 +168,26 @@ async fn logging_in_sets_an_http_only_same_site_strict_cookie() {
 async fn a_wrong_password_sets_no_cookie_and_says_why() {
     local(async {
         let site = site().await;
+        // A browser's plain form post: back to the form, which says why.
         let response = send(&site, login_request("boss", "not-the-password", "en")).await;
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(location.as_deref(), Some("/login?failed=auth"));
+        let page = body_text(get(&site, "/login?failed=auth", None).await).await;
+        assert!(page.contains(&AppError::Auth.message(Lang::En)), "{page}");
+
+        // The page's own call (after hydration): the error itself.
+        let mut request = login_request("boss", "not-the-password", "en");
+        request.headers_mut().insert(
+            header::ACCEPT,
+            header::HeaderValue::from_static("application/x-postcard"),
+        );
+        let response = send(&site, request).await;
         assert!(response.headers().get(header::SET_COOKIE).is_none());
         assert_eq!(answer::<()>(response).await, Err(AppError::Auth));
     })

@@ -100,6 +100,15 @@ pub(crate) mod context {
         caller().await
     }
 
+    /// True when the request is a browser's own form post (it wants a page back), not a call
+    /// from the page's code (which asks for the server function's encoding).
+    pub fn is_form_post(headers: &axum::http::HeaderMap) -> bool {
+        headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    }
+
     /// True when the headers show a request sent by a page of another site.
     pub fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
         let text = |name| {

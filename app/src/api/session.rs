@@ -6,18 +6,35 @@ use leptos::server_fn::codec::Postcard;
 use crate::types::{AppError, SessionInfo};
 
 /// Logs in: on success the session cookie is set (`HttpOnly`, `SameSite=Strict`) and the
-/// browser is sent to the operations list.
+/// browser is sent to the operations list. A refusal is an error to the page's own call; to a
+/// browser's plain form post (before or without the WASM) it is a redirect back to the form,
+/// which then says why (`/login?failed=auth|throttled|internal`).
 #[server(endpoint = "login", output = Postcard)]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
     let headers = context::headers().await?;
-    let (token, _) = services
+    let error = match services
         .login(&username, &password, context::browser_lang(&headers), None)
-        .await?;
-    set_cookie(super::SESSION_COOKIE, token.expose(), false)?;
-    leptos_axum::redirect("/");
-    Ok(())
+        .await
+    {
+        Ok((token, _)) => {
+            set_cookie(super::SESSION_COOKIE, token.expose(), false)?;
+            leptos_axum::redirect("/");
+            return Ok(());
+        }
+        Err(e) => AppError::from(e),
+    };
+    if context::is_form_post(&headers) {
+        let failed = match error {
+            AppError::Throttled => "throttled",
+            AppError::Internal => "internal",
+            _ => "auth",
+        };
+        leptos_axum::redirect(&format!("/login?failed={failed}"));
+        return Ok(());
+    }
+    Err(error)
 }
 
 /// Logs out: ends the session and clears the cookie.

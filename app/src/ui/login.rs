@@ -2,9 +2,11 @@
 
 use leptos::prelude::*;
 
+use leptos_router::hooks::use_query_map;
+
 use super::hydrated;
 use crate::api::login;
-use crate::types::Lang;
+use crate::types::{AppError, Lang};
 
 /// The login page: user name and password; a failed login says why and keeps the name.
 ///
@@ -15,7 +17,19 @@ use crate::types::Lang;
 pub fn LoginPage() -> impl IntoView {
     let hydrated = hydrated();
     let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    // A plain form post that was refused comes back here with `?failed=...`.
+    let refused = use_query_map()
+        .read_untracked()
+        .get("failed")
+        .map(|failed| {
+            match failed.as_str() {
+                "throttled" => AppError::Throttled,
+                "internal" => AppError::Internal,
+                _ => AppError::Auth,
+            }
+            .message(Lang::En)
+        });
+    let error = RwSignal::new(refused);
     let username = NodeRef::<leptos::html::Input>::new();
     let password = NodeRef::<leptos::html::Input>::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
