@@ -65,14 +65,17 @@ async fn send(site: &Site, request: Request<Body>) -> Response<Body> {
         .expect("response")
 }
 
-async fn body_text(response: Response<Body>) -> String {
-    let bytes = response
+async fn body_bytes(response: Response<Body>) -> axum::body::Bytes {
+    response
         .into_body()
         .collect()
         .await
         .expect("body")
-        .to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
+        .to_bytes()
+}
+
+async fn body_text(response: Response<Body>) -> String {
+    String::from_utf8_lossy(&body_bytes(response).await).into_owned()
 }
 
 fn login_request(user: &str, password: &str, lang: &str) -> Request<Body> {
@@ -300,12 +303,7 @@ fn action_request(cookie: &str, site_header: Option<&str>) -> Request<Body> {
 /// success, the [`AppError`] otherwise.
 async fn answer<T: serde::de::DeserializeOwned>(response: Response<Body>) -> Result<T, AppError> {
     let success = response.status().is_success();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = body_bytes(response).await;
     if success {
         Ok(postcard::from_bytes(&bytes).expect("a postcard answer"))
     } else {

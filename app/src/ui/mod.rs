@@ -1,4 +1,6 @@
-//! The admin UI: the HTML shell, the router, and the pages. Components call only [`crate::api`].
+//! The admin UI: the HTML shell, the router, the pages, and what every page shares (loading
+//! data in [`Wire`] encoding, a staff page's body, times with their age). Components call only
+//! [`crate::api`].
 //!
 //! Browser-only code (event sources, timers, key listeners, storage) is compiled for
 //! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into
@@ -16,8 +18,7 @@ mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::Redirect;
-use leptos_router::components::{FlatRoutes, Route, Router};
+use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::hooks::use_params_map;
 use leptos_router::{path, SsrMode};
 use sync_view::{Erase, SyncView};
@@ -53,7 +54,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: the login page and the operations list.
+/// The application: the login page, the operations list, an operation's history and logs, the
+/// edit form, the client area, and the detail pages of clients, services and tasks.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
