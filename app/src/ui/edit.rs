@@ -2,7 +2,7 @@
 //! manual, comment. The server names every wrong field; what was typed stays.
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::sync_view::Erase;
@@ -146,7 +146,7 @@ fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) ->
     };
     view! {
         <header class="topbar">
-            <A href="/">{lang.pick("← Текущие операции", "← Current operations")}</A>
+            <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
             <h1>{title}</h1>
         </header>
         <form class="edit-form" on:submit=submit aria-label=lang.pick("Операция", "Operation")>
@@ -160,7 +160,7 @@ fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) ->
             {can_change.then(|| view! {
                 <div class="filter-buttons">
                     <button type="submit" class="primary">{lang.pick("Сохранить", "Save")}</button>
-                    <A href="/">{lang.pick("Отмена", "Cancel")}</A>
+                    <a href="/">{lang.pick("Отмена", "Cancel")}</a>
                 </div>
             })}
         </form>

@@ -61,9 +61,7 @@ pub fn Filter(lang: Lang, open: RwSignal<bool>, refresh: RwSignal<u64>) -> impl 
                 match saved.await {
                     Ok(form) => view! {
                         <FilterBar form=form.clone() lang open refresh/>
-                        <Show when=move || open.get()>
-                            <FilterPanel form=form.clone() lang open refresh/>
-                        </Show>
+                        {move || open.get().then(|| view! { <FilterPanel form=form.clone() lang open refresh/> })}
                     }
                         .erase(),
                     Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),

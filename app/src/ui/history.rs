@@ -2,7 +2,6 @@
 //! error lines highlighted, a copy button. Logs were masked of secrets when they were written.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::staff_page;
 use super::sync_view::Erase;
@@ -22,12 +21,10 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
     let empty = rows.is_empty();
     view! {
         <header class="topbar">
-            <A href="/">{lang.pick("← Текущие операции", "← Current operations")}</A>
+            <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
             <h1>{format!("{} #{id}", lang.pick("История ошибок операции", "Error history of operation"))}</h1>
         </header>
-        <Show when=move || empty>
-            <p class="notice">{lang.pick("Попыток ещё не было.", "No attempts yet.")}</p>
-        </Show>
+        {empty.then(|| view! { <p class="notice">{lang.pick("Попыток ещё не было.", "No attempts yet.")}</p> })}
         <table class="attempts" id="attempts">
             <thead>
                 <tr>
@@ -61,7 +58,7 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
                                 <td>{a.error_type.clone().unwrap_or_default()}</td>
                                 <td>{a.error_message.clone().unwrap_or_default()}</td>
                                 <td>{a.task_id.map(|t| format!("#{t}")).unwrap_or_default()}</td>
-                                <td><A href=format!("/attempt/{}", a.id)>{lang.pick("Журнал", "Log")}</A></td>
+                                <td><a href=format!("/attempt/{}", a.id)>{lang.pick("Журнал", "Log")}</a></td>
                             </tr>
                         }
                     })
@@ -101,7 +98,7 @@ fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
     let lines: Vec<(usize, String)> = text.lines().map(str::to_owned).enumerate().collect();
     view! {
         <header class="topbar">
-            <A href=format!("/operation/{}", attempt.operation_id)>{lang.pick("← История ошибок", "← Error history")}</A>
+            <a href=format!("/operation/{}", attempt.operation_id)>{lang.pick("← История ошибок", "← Error history")}</a>
             <h1>{format!("{} #{} ({})", lang.pick("Журнал попытки", "Log of attempt"), attempt.id, attempt.outcome.raw())}</h1>
             <button type="button" on:click=copy>
                 {move || if copied.get() { lang.pick("Скопировано", "Copied") } else { lang.pick("Копировать", "Copy") }}

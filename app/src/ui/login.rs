@@ -56,9 +56,7 @@ pub fn LoginPage() -> impl IntoView {
                 <label>"Password" <input node_ref=password type="password" name="password" autocomplete="current-password" required/></label>
                 <button type="submit" disabled=move || pending.get()>"Log in"</button>
             </form>
-            <Show when=move || error.read().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         </main>
     }
 }

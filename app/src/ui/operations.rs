@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
@@ -105,13 +105,9 @@ pub fn OperationsPage() -> impl IntoView {
                             let can_change = info.level == Level::Admin;
                             view! {
                                 <Header info live/>
-                                <Show when=move || keys.help.get()>
-                                    <Help lang/>
-                                </Show>
+                                {move || keys.help.get().then(|| view! { <Help lang/> })}
                                 <Filter lang open=filter_open refresh/>
-                                <Show when=move || can_change>
-                                    <ActionBar lang selection results refresh requested=keys.requested/>
-                                </Show>
+                                {can_change.then(|| view! { <ActionBar lang selection results refresh requested=keys.requested/> })}
                                 <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
                                     {move || Suspend::new(async move {
                                         match operations.await {
@@ -322,8 +318,8 @@ fn ActionBar(
                     }
                 })
                 .collect_view()}
-            <A href="/new" attr:class="new">{lang.pick("Новая операция", "New operation")}</A>
-            <Show when=move || !pending_delete.read().is_empty()>
+            <a href="/new" class="new">{lang.pick("Новая операция", "New operation")}</a>
+            {move || (!pending_delete.read().is_empty()).then(|| view! {
                 <div class="confirm" role="alertdialog" aria-label=lang.pick("Подтверждение", "Confirmation")>
                     <span>
                         {move || {
@@ -347,12 +343,12 @@ fn ActionBar(
                         {lang.pick("Отмена", "Cancel")}
                     </button>
                 </div>
-            </Show>
-            <Show when=move || !results.read().is_empty()>
-                <ul class="results" role="status">
-                    {move || {
-                        results
-                            .get()
+            })}
+            {move || {
+                let shown = results.get();
+                (!shown.is_empty()).then(|| view! {
+                    <ul class="results" role="status">
+                        {shown
                             .into_iter()
                             .map(|r| {
                                 let ok = r.error.is_none();
@@ -367,10 +363,10 @@ fn ActionBar(
                                     </li>
                                 }
                             })
-                            .collect_view()
-                    }}
-                </ul>
-            </Show>
+                            .collect_view()}
+                    </ul>
+                })
+            }}
         </section>
     }
 }
@@ -476,7 +472,7 @@ fn OperationTable(
                             };
                             view! {
                                 <th scope="col" data-col=column.name() aria-sort=aria>
-                                    <A href=href>{lang.pick(ru, en)}{arrow}</A>
+                                    <a href=href>{lang.pick(ru, en)}{arrow}</a>
                                 </th>
                             }
                         })
@@ -499,13 +495,9 @@ fn OperationTable(
         </table>
         <nav class="pager" aria-label=lang.pick("Страницы", "Pages")>
             <span class="total">{format!("{}: {total}", lang.pick("Всего", "Total"))}</span>
-            <Show when=move || { current > 1 }>
-                <A href=previous.clone()>{lang.pick("← Назад", "← Previous")}</A>
-            </Show>
+            {(current > 1).then(|| view! { <a href=previous>{lang.pick("← Назад", "← Previous")}</a> })}
             <span>{format!("{current} / {last_page}")}</span>
-            <Show when=move || { u64::from(current) < last_page }>
-                <A href=next.clone()>{lang.pick("Вперёд →", "Next →")}</A>
-            </Show>
+            {(u64::from(current) < last_page).then(|| view! { <a href=next>{lang.pick("Вперёд →", "Next →")}</a> })}
             <span class="sizes">
                 {lang.pick("На странице:", "Per page:")}
                 {PAGE_SIZES
@@ -513,7 +505,7 @@ fn OperationTable(
                     .map(|size| {
                         let href = ListState { page: 1, size, ..sizes_state.clone() }.href();
                         let current = (size == sizes_state.size).then_some("page");
-                        view! { <A href=href attr:aria-current=current>{size.to_string()}</A> }
+                        view! { <a href=href aria-current=current>{size.to_string()}</a> }
                     })
                     .collect_view()}
             </span>
@@ -579,7 +571,7 @@ fn Row(
                     />
                 </td>
             })}
-            <td><A href=format!("/operation/{id}") attr:title=lang.pick("История ошибок", "Error history")>{id}</A></td>
+            <td><a href=format!("/operation/{id}") title=lang.pick("История ошибок", "Error history")>{id}</a></td>
             <td>{row.desc(lang)}</td>
             <td><a href=Subject::Service.href(row.item_id)>{format!("#{} {}", row.item_id, row.item_name)}</a></td>
             <td>{row.itemtype.clone()}</td>
@@ -606,9 +598,9 @@ fn Row(
                 {move || result().and_then(|r| r.error).map(|e| view! { <span class="row-error">{e}</span> })}
             </td>
             <td class="row-actions">
-                <A href=format!("/operation/{id}/edit") attr:aria-label=format!("{} #{id}", lang.pick("Изменить операцию", "Edit operation"))>
+                <a href=format!("/operation/{id}/edit") aria-label=format!("{} #{id}", lang.pick("Изменить операцию", "Edit operation"))>
                     {lang.pick("Изменить", "Edit")}
-                </A>
+                </a>
                 {can_change.then(|| view! {
                     <button
                         type="button"
