@@ -123,8 +123,14 @@ async fn a_failing_module_is_restarted_on_schedule_then_turns_manual_with_one_ta
     let mut expected_waits = vec![60_000_i64, 120_000];
     for tries in 1..=3_usize {
         wait_for(&format!("try {tries} to fail"), || async {
-            let op = store.get_operation(op).await.unwrap().unwrap();
-            op.state == OperationState::Error && attempts(store, op.id).await.len() == tries
+            // Attempts first, then the state: read the other way round, a state from before
+            // the next claim could meet that claim's running attempt.
+            let rows = attempts(store, op).await;
+            rows.len() == tries
+                && rows
+                    .last()
+                    .is_some_and(|a| a.outcome != AttemptOutcome::Running)
+                && store.get_operation(op).await.unwrap().unwrap().state == OperationState::Error
         })
         .await;
         let record = store.get_operation(op).await.unwrap().unwrap();

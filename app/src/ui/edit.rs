@@ -2,11 +2,10 @@
 //! manual, comment. The server names every wrong field; what was typed stays.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::sync_view::Erase;
-use super::{hydrated, load};
+use super::{failure, hydrated, load};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 
@@ -24,17 +23,15 @@ pub fn EditPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let info = match session.await {
                         Ok(Some(info)) => info,
-                        _ => {
-                            super::redirect_status();
-                            return view! { <Redirect path="/login"/> }.erase();
-                        }
+                        Ok(None) => return failure(AppError::Auth, Lang::En),
+                        Err(e) => return failure(e, Lang::En),
                     };
                     match form.await {
                         Ok(input) => view! {
                             <Form id=id.get_untracked() input lang=info.lang can_change=info.level == Level::Admin/>
                         }
                             .erase(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message(info.lang)}</p> }.erase(),
+                        Err(e) => failure(e, info.lang),
                     }
                 })}
             </Suspense>

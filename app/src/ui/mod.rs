@@ -112,7 +112,7 @@ fn route_id() -> Memo<i64> {
 
 /// What a page shows when its data could not be had: the login form without a session, else
 /// the error in the session's language.
-fn failure(error: AppError, lang: Lang) -> AnyView {
+pub(crate) fn failure(error: AppError, lang: Lang) -> AnyView {
     if error == AppError::Auth {
         redirect_status();
         view! { <Redirect path="/login"/> }.erase()
@@ -184,7 +184,7 @@ pub(crate) fn hydrated() -> ReadSignal<bool> {
 
 /// Makes a server-side `<Redirect>` a real `302 Found`, so that a browser without JS (or curl)
 /// follows it too; in the browser the router navigates by itself.
-pub(crate) fn redirect_status() {
+fn redirect_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FOUND);

@@ -5,19 +5,18 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
 use super::sync_view::Erase;
-use super::{hydrated, load, when};
+use super::{failure, hydrated, load, when};
 use crate::api::{
     current_session, filter_to_client, list_operations, panel_url, run_action, set_lang, su_client,
 };
 use crate::types::dossier::Subject;
 use crate::types::{
-    ActionResult, Lang, Level, OperationAction, OperationRow, Page, SessionInfo, SortColumn,
-    SortOrder, Timestamp,
+    ActionResult, AppError, Lang, Level, OperationAction, OperationRow, Page, SessionInfo,
+    SortColumn, SortOrder, Timestamp,
 };
 
 /// Rows per page unless the URL says otherwise.
@@ -115,19 +114,15 @@ pub fn OperationsPage() -> impl IntoView {
                                                 <OperationTable page lang state=state.get_untracked() selection results refresh keys can_change/>
                                             }
                                                 .erase(),
-                                            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }
-                                                .erase(),
+                                            Err(e) => failure(e, lang),
                                         }
                                     })}
                                 </Transition>
                             }
                                 .erase()
                         }
-                        Ok(None) => {
-                            super::redirect_status();
-                            view! { <Redirect path="/login"/> }.erase()
-                        }
-                        Err(e) => view! { <p class="error" role="alert">{e.message(Lang::En)}</p> }.erase(),
+                        Ok(None) => failure(AppError::Auth, Lang::En),
+                        Err(e) => failure(e, Lang::En),
                     }
                 })}
             </Suspense>
