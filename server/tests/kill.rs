@@ -63,7 +63,9 @@ async fn queue(store: &Arc<dyn Store>, dir: &Path, n: usize) -> std::path::PathB
         &program,
         format!(
             "#!/usr/bin/env bash\n\
-             # --command X --item I --runningoperation O: one line at start and end (O_APPEND).\n\
+             # --command X --item I --runningoperation O: one line at start and end (O_APPEND),\n\
+             # one when stopped (SIGTERM); a SIGKILL leaves the start alone.\n\
+             trap 'echo \"stopped $4 $6 $$ $(date +%s%N)\" >> {r}; exit 143' TERM\n\
              echo \"start $4 $6 $$ $(date +%s%N)\" >> {r}\n\
              sleep 0.0$(( RANDOM % 4 + 1 ))\n\
              echo \"end $4 $6 $$ $(date +%s%N)\" >> {r}\n",
@@ -139,6 +141,16 @@ async fn wait_until(what: &str, limit: Duration, mut check: impl AsyncFnMut() ->
     }
 }
 
+/// One execution of the recording module (by operation and process id).
+struct Run {
+    item: i64,
+    operation: i64,
+    start: u128,
+    end: Option<u128>,
+    /// Ended by SIGTERM: a stop, or a lease this node no longer held.
+    stopped: bool,
+}
+
 /// Runs the drain on `url` with `nodes` nodes, killing and restarting the first.
 async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
     let n = operations_wanted();
@@ -170,6 +182,7 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
     // Every operation done, exactly once.
     assert_eq!(store.count_all_operations().await.unwrap(), n as u64);
     let mut interrupted = 0;
+    let mut not_ok: HashMap<i64, usize> = HashMap::new();
     let ids: Vec<i64> = (1..=n as i64).collect();
     for id in &ids {
         let op = store.get_operation(*id).await.unwrap().unwrap();
@@ -187,41 +200,66 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
             .iter()
             .filter(|a| a.outcome == AttemptOutcome::Interrupted)
             .count();
+        not_ok.insert(*id, attempts.len() - ok);
     }
     assert!(
         interrupted >= 1,
         "the kill interrupted no run: it was not mid-run"
     );
 
-    // The module's own record: executions per service never overlap.
+    // The module's own record: one line at the start and one at the end of each execution.
     let text = std::fs::read_to_string(&record).unwrap();
-    let mut runs: HashMap<(i64, u32), (u128, Option<u128>)> = HashMap::new();
+    let mut runs: HashMap<(i64, u32), Run> = HashMap::new();
     for line in text.lines() {
         let parts: Vec<&str> = line.split(' ').collect();
         assert_eq!(parts.len(), 5, "odd record line {line:?}");
         let item: i64 = parts[1].parse().unwrap();
+        let operation: i64 = parts[2].parse().unwrap();
         let pid: u32 = parts[3].parse().unwrap();
         let at: u128 = parts[4].parse().unwrap();
-        let run = runs.entry((item, pid)).or_insert((at, None));
+        let run = runs.entry((operation, pid)).or_insert(Run {
+            item,
+            operation,
+            start: at,
+            end: None,
+            stopped: false,
+        });
         match parts[0] {
-            "start" => run.0 = at,
-            "end" => run.1 = Some(at),
+            "start" => run.start = at,
+            "end" => run.end = Some(at),
+            "stopped" => {
+                run.end = Some(at);
+                run.stopped = true;
+            }
             other => panic!("odd record {other}"),
         }
     }
-    let mut by_item: HashMap<i64, Vec<(u128, u128)>> = HashMap::new();
-    let mut unfinished = 0;
-    for ((item, _), (start, end)) in runs {
-        let end = end.unwrap_or_else(|| {
-            unfinished += 1;
-            killed_at
-        });
-        by_item.entry(item).or_default().push((start, end));
+    // An execution cut short (killed with its node, or stopped because its node lost the lease)
+    // never counts as a success: each belongs to an attempt of its operation that did not end
+    // well. Only the killed node's executions end without a word, and it ran at most WORKERS.
+    let mut cut_short: HashMap<i64, usize> = HashMap::new();
+    for run in runs.values().filter(|r| r.end.is_none() || r.stopped) {
+        *cut_short.entry(run.operation).or_default() += 1;
     }
+    for (operation, cut) in &cut_short {
+        let failed = not_ok.get(operation).copied().unwrap_or(0);
+        assert!(
+            *cut <= failed,
+            "operation {operation}: {cut} executions cut short but {failed} attempts not ok"
+        );
+    }
+    let unfinished = runs.values().filter(|r| r.end.is_none()).count();
+    let stopped = runs.values().filter(|r| r.stopped).count();
     assert!(
         unfinished <= WORKERS,
         "{unfinished} executions never ended: more than the killed node ran"
     );
+    // Executions of one service never overlap.
+    let mut by_item: HashMap<i64, Vec<(u128, u128)>> = HashMap::new();
+    for run in runs.values() {
+        let end = run.end.unwrap_or(killed_at);
+        by_item.entry(run.item).or_default().push((run.start, end));
+    }
     assert_eq!(by_item.len(), n, "every service's module ran");
     for (item, mut spans) in by_item {
         spans.sort();
@@ -234,7 +272,8 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
     }
     eprintln!(
         "{n} operations, {nodes} node(s), one killed: {interrupted} runs interrupted, \
-         {unfinished} module executions cut short, none lost, none done twice"
+         {unfinished} module executions killed with it, {stopped} stopped for a lost lease, none lost, \
+         none done twice"
     );
 }
 

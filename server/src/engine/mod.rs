@@ -12,13 +12,13 @@ pub mod driver;
 pub mod exec;
 pub mod http;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::service::engine::{FinishedRun, RunResult};
 use app::service::Services;
-use app::store::{Claim, ModuleRecord};
+use app::store::{Claim, HeldLease, ModuleRecord};
 use app::types::ModuleKind;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
@@ -321,8 +321,14 @@ async fn lease_keeper(shared: Arc<Shared>) {
                 while changes.try_recv().is_ok() {}
             }
         }
-        let is_idle = shared.running.lock().map(|r| r.is_empty()).unwrap_or(true);
-        if is_idle {
+        // The runs known before renewing: a run claimed while the renewal is under way is
+        // missing from its answer without having lost anything.
+        let asked: HashSet<String> = shared
+            .running
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        if asked.is_empty() {
             last_ok = Instant::now();
             continue;
         }
@@ -333,20 +339,11 @@ async fn lease_keeper(shared: Arc<Shared>) {
         {
             Ok(held) => {
                 last_ok = Instant::now();
-                let held: HashMap<String, bool> = held
-                    .into_iter()
-                    .map(|h| (h.token, h.stop_requested))
-                    .collect();
+                let verdicts = cancellations(&asked, &held);
                 if let Ok(running) = shared.running.lock() {
-                    for (token, cancel) in running.iter() {
-                        match held.get(token) {
-                            Some(true) => {
-                                cancel.send_if_modified(|c| set_once(c, Cancel::Stop));
-                            }
-                            Some(false) => {}
-                            None => {
-                                cancel.send_if_modified(|c| set_once(c, Cancel::LeaseLost));
-                            }
+                    for (token, reason) in verdicts {
+                        if let Some(cancel) = running.get(token) {
+                            cancel.send_if_modified(|c| set_once(c, reason));
                         }
                     }
                 }
@@ -363,6 +360,23 @@ async fn lease_keeper(shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// Which of the runs `asked` about must end, and why: those whose stop was requested, and those
+/// whose lease is no longer this node's (rescued by another node after it expired).
+fn cancellations<'a>(asked: &'a HashSet<String>, held: &[HeldLease]) -> Vec<(&'a str, Cancel)> {
+    let held: HashMap<&str, bool> = held
+        .iter()
+        .map(|h| (h.token.as_str(), h.stop_requested))
+        .collect();
+    asked
+        .iter()
+        .filter_map(|token| match held.get(token.as_str()) {
+            Some(true) => Some((token.as_str(), Cancel::Stop)),
+            Some(false) => None,
+            None => Some((token.as_str(), Cancel::LeaseLost)),
+        })
+        .collect()
 }
 
 /// Sets a cancellation unless one is already set; true when it changed.
@@ -396,5 +410,40 @@ async fn rescuer(shared: Arc<Shared>) {
             tracing::warn!(%error, "rescuing expired leases failed");
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(token: &str, stop_requested: bool) -> HeldLease {
+        HeldLease {
+            token: token.into(),
+            stop_requested,
+        }
+    }
+
+    fn asked(tokens: &[&str]) -> HashSet<String> {
+        tokens.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn a_run_claimed_during_a_renewal_is_not_taken_for_a_lost_lease() {
+        // "new" was claimed after the renewal read the database: it is neither asked nor held.
+        let asked = asked(&["a", "b"]);
+        let verdicts = cancellations(&asked, &[held("a", false), held("b", false)]);
+        assert!(verdicts.is_empty(), "{verdicts:?}");
+    }
+
+    #[test]
+    fn a_run_missing_from_the_renewal_has_lost_its_lease_and_a_stop_request_stops() {
+        let asked = asked(&["kept", "stopped", "rescued"]);
+        let mut verdicts = cancellations(&asked, &[held("kept", false), held("stopped", true)]);
+        verdicts.sort_by_key(|(token, _)| *token);
+        assert_eq!(
+            verdicts,
+            vec![("rescued", Cancel::LeaseLost), ("stopped", Cancel::Stop)]
+        );
     }
 }
