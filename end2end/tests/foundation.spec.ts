@@ -14,7 +14,7 @@ function watchErrors(page: Page): string[] {
 
 async function logIn(page: Page, password: string) {
   await page.goto('/login');
-  await expect(page.locator('main.login')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('main.login')).toHaveAttribute('data-ready', 'true');
   await page.getByLabel('User name').fill(ADMIN);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -24,7 +24,7 @@ test('a wrong password is refused with a message', async ({ page }, info) => {
   const errors = watchErrors(page);
   await logIn(page, 'not-the-password');
   await expect(page.getByRole('alert')).toContainText('Wrong user name or password');
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?failed=auth$/);
   await page.screenshot({ path: info.outputPath('wrong-password.png') });
   expect(errors.filter((e) => !e.includes('status of 500'))).toEqual([]);
 });
@@ -57,7 +57,7 @@ test('an admin logs in, sees the hydrated list, pages through it and logs out', 
   await expect(page).toHaveURL(/\/$/);
   const rows = page.locator('#operations tbody tr');
   await expect(rows).toHaveCount(50);
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   await expect(page.locator('#operations thead th[data-col]')).toHaveCount(10);
   await expect(page.locator('[data-status="manual"]').first()).toBeVisible();
   const firstId = await rows.first().getAttribute('data-id');

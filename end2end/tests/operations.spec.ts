@@ -10,7 +10,7 @@ const READONLY_PASSWORD = process.env.BILLOPS_READONLY_PASSWORD ?? '';
 async function logIn(page: Page, user = ADMIN, password = PASSWORD) {
   expect(password, 'the password must be set by scripts/e2e').not.toEqual('');
   await page.goto('/login');
-  await expect(page.locator('main.login')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('main.login')).toHaveAttribute('data-ready', 'true');
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -19,7 +19,7 @@ async function logIn(page: Page, user = ADMIN, password = PASSWORD) {
 
 async function openList(page: Page, query = '') {
   await page.goto('/' + query);
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   await expect(page.locator('#operations tbody tr').first()).toBeVisible();
 }
 
@@ -80,7 +80,7 @@ test('a row shows its age and links to its service, client and task pages', asyn
 
   await service.click();
   await expect(page).toHaveURL(/\/services\/\d+$/);
-  await expect(page.locator('.dossier')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.dossier')).toHaveAttribute('data-ready', 'true');
   await expect(page.locator('.dossier h1')).toContainText(serviceText.replace(/^#\d+ /, ''));
   await expect(page.locator(`#dossier-operations tr[data-id="${id}"]`)).toBeVisible();
   await expect(page.locator('#dossier-operations .age').first()).toHaveText(/ ago$/);
@@ -157,7 +157,7 @@ test('the error history lists attempts and the log viewer highlights the error',
   let found = false;
   for (const id of manual.slice(-5).reverse()) {
     await page.goto(`/operation/${id}`);
-    await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
     await expect(page.locator('#attempts')).toBeVisible();
     if (await failed.count() > 0) { found = true; break; }
   }
@@ -166,10 +166,12 @@ test('the error history lists attempts and the log viewer highlights the error',
   await page.screenshot({ path: info.outputPath('error-history.png'), fullPage: true });
   await failed.first().getByRole('link', { name: 'Log' }).click();
   await expect(page).toHaveURL(/\/attempt\/\d+$/);
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   await expect(page.locator('#log .error-line').first()).toBeVisible();
   await expect(page.locator('#log')).toContainText('--command');
   await expect(page.locator('#log')).not.toContainText('demo-secret');
+  // The copy button is an island: it works once hydrated.
+  await expect(page.getByRole('button', { name: 'Copy' })).toHaveAttribute('data-ready', 'true');
   await page.getByRole('button', { name: 'Copy' }).click();
   await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
   await page.screenshot({ path: info.outputPath('attempt-log.png'), fullPage: true });
@@ -253,7 +255,7 @@ test('log in as client opens the client area in a new tab, showing only that cli
     row.getByRole('button', { name: `Log in as the client of operation #${id}` }).click(),
   ]);
   await tab.waitForURL(/\/client$/);
-  await expect(tab.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(tab.locator('.page')).toHaveAttribute('data-ready', 'true');
   await expect(tab.locator('h1')).toContainText(client);
   const services = tab.locator('#client-services tbody tr');
   expect(await services.count()).toBeGreaterThan(0);
@@ -261,6 +263,7 @@ test('log in as client opens the client area in a new tab, showing only that cli
   expect(new Set(owners).size).toBe(1);
   await expect(tab.locator('#client-services')).toContainText(`#${id}`);
   await tab.screenshot({ path: info.outputPath('client-area.png'), fullPage: true });
+  await expect(tab.getByRole('button', { name: /Back to the admin/ })).toHaveAttribute('data-ready', 'true');
   await tab.getByRole('button', { name: /Back to the admin/ }).click();
   await tab.waitForURL(/\/$/);
   await expect(tab.locator('#operations tbody tr').first()).toBeVisible();
@@ -295,7 +298,7 @@ test('the edit form names a wrong field, keeps the input, then saves', async ({ 
   const id = await firstWithStatus(page, 'waiting');
   await page.getByRole('link', { name: `Edit operation #${id}`, exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/operation/${id}/edit$`));
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   const tries = page.locator('input[name="trycount"]');
   await tries.fill('-1');
   await page.locator('textarea[name="comment"]').fill('checked by e2e');
@@ -313,7 +316,7 @@ test('the edit form names a wrong field, keeps the input, then saves', async ({ 
   // A new operation without its required fields: both named.
   await page.getByRole('link', { name: 'New operation' }).click();
   await expect(page).toHaveURL(/\/new$/);
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#edit-error-intname')).toBeVisible();
   await expect(page.locator('#edit-error-item')).toBeVisible();
@@ -361,7 +364,7 @@ test('the language switch is remembered, and the theme can be chosen', async ({ 
   await expect(html).toHaveAttribute('data-theme', 'dark');
   await page.reload();
   await expect(html).toHaveAttribute('data-theme', 'dark');
-  await expect(page.locator('.page')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
   await page.screenshot({ path: info.outputPath('dark-theme.png') });
   await page.getByRole('button', { name: /Theme/ }).click();
   await expect(html).not.toHaveAttribute('data-theme', /./);

@@ -1,11 +1,15 @@
-//! The browser entry point: hydrates the server-rendered `app::App`. Nothing else lives here.
+//! The browser entry point: hydrates the islands of the server-rendered pages (the list, the
+//! edit form, the log's copy button, the client area's way back). Nothing else lives here.
 
-// The UI's page types nest deeply (see the server crate's note).
+// The UI's view types nest deeply (see the server crate's note).
 #![recursion_limit = "256"]
 
-/// Called by the generated JS once the wasm is loaded: attaches the reactive UI to the SSR markup.
+// The islands register themselves with the generated JS; linking `app` is what brings them.
+use app as _;
+
+/// Called by the generated JS once the wasm is loaded: hydrates every island on the page.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

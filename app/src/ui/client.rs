@@ -2,55 +2,44 @@
 //! pending operations, nothing of other clients, and the way back.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::sync_view::Erase;
-use super::{hydrated, load};
+use super::{load, ready};
 use crate::api::{get_client_area, leave_client};
 use crate::types::{ClientArea, Lang};
 
-/// `/client`.
+/// `/client`, rendered on the server.
 #[component]
 pub fn ClientPage() -> impl IntoView {
     let area = load(|| (), |_| get_client_area());
-    let hydrated = hydrated();
     view! {
-        <div class="page client-area" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match area.await {
-                        Ok(area) => view! { <Area area/> }.erase(),
-                        Err(e) => view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match area.await {
+                    Ok(area) => view! { <Area area/> }.erase(),
+                    Err(e) => view! {
+                        <div class="page client-area" data-ready="true">
                             <p class="error" role="alert">{e.message(Lang::En)}</p>
                             <a href="/">"← Current operations"</a>
-                        }
-                            .erase(),
+                        </div>
                     }
-                })}
-            </Suspense>
-        </div>
+                        .erase(),
+                }
+            })}
+        </Suspense>
     }
 }
 
 #[component]
 fn Area(area: ClientArea) -> impl IntoView {
     let lang = area.lang;
-    let navigate = use_navigate();
-    let back = move |_| {
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let _ = leave_client().await;
-            navigate("/", Default::default());
-        });
-    };
     let ops = area.operations;
     view! {
+        <div class="page client-area" data-ready="true">
         <header class="topbar">
             <span class="brand">"billops"</span>
             <h1>{format!("{}: {}", lang.pick("Личный кабинет клиента", "Client area"), area.client.name)}</h1>
-            {area.can_return.then(|| view! {
-                <button type="button" on:click=back.clone()>{lang.pick("← Вернуться к администрированию", "← Back to the admin")}</button>
-            })}
+            {area.can_return.then(|| view! { <BackToAdmin lang/> })}
         </header>
         <h2>{lang.pick("Услуги", "Services")}</h2>
         <table class="attempts" id="client-services">
@@ -86,5 +75,24 @@ fn Area(area: ClientArea) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
+    }
+}
+
+/// Leaves the client area: ends acting as the client, back to the list.
+#[island]
+fn BackToAdmin(lang: Lang) -> impl IntoView {
+    let ready = ready();
+    let back = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = leave_client().await;
+            #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+            let _ = window().location().set_href("/");
+        });
+    };
+    view! {
+        <button type="button" data-ready=move || ready.get().to_string() on:click=back>
+            {lang.pick("← Вернуться к администрированию", "← Back to the admin")}
+        </button>
     }
 }

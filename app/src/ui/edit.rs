@@ -2,10 +2,10 @@
 //! manual, comment. The server names every wrong field; what was typed stays.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 use super::sync_view::Erase;
-use super::{failure, hydrated, load};
+use super::{failure, load, ready};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 
@@ -16,26 +16,23 @@ pub fn EditPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
     let session = load(|| (), |_| current_session());
     let form = load(move || id.get(), edit_form);
-    let hydrated = hydrated();
     view! {
-        <div class="page edit" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let info = match session.await {
-                        Ok(Some(info)) => info,
-                        Ok(None) => return failure(AppError::Auth, Lang::En),
-                        Err(e) => return failure(e, Lang::En),
-                    };
-                    match form.await {
-                        Ok(input) => view! {
-                            <Form id=id.get_untracked() input lang=info.lang can_change=info.level == Level::Admin/>
-                        }
-                            .erase(),
-                        Err(e) => failure(e, info.lang),
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let info = match session.await {
+                    Ok(Some(info)) => info,
+                    Ok(None) => return failure("edit", AppError::Auth, Lang::En),
+                    Err(e) => return failure("edit", e, Lang::En),
+                };
+                match form.await {
+                    Ok(input) => view! {
+                        <EditForm id=id.get_untracked() input lang=info.lang can_change=info.level == Level::Admin/>
                     }
-                })}
-            </Suspense>
-        </div>
+                        .erase(),
+                    Err(e) => failure("edit", e, info.lang),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -67,19 +64,23 @@ fn get(input: &OperationInput, name: &str) -> String {
     .unwrap_or_default()
 }
 
-#[component]
-fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) -> impl IntoView {
+/// The form: it runs in the browser, sends the fields to `save_operation` and shows the
+/// server's field errors beside the fields, keeping what was typed; saved, it returns to the list.
+#[island]
+fn EditForm(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) -> impl IntoView {
     let draft = RwSignal::new(input);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
+    let ready = ready();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let input = draft.get_untracked();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match save_operation(id, input).await {
-                Ok(_) => navigate("/", Default::default()),
+                Ok(_) => {
+                    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+                    let _ = window().location().set_href("/");
+                }
                 Err(AppError::Value { fields }) => {
                     failure.set(None);
                     errors.set(fields);
@@ -142,6 +143,7 @@ fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) ->
         None => lang.pick("Новая операция", "New operation").to_owned(),
     };
     view! {
+        <div class="page edit" data-ready=move || ready.get().to_string()>
         <header class="topbar">
             <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
             <h1>{title}</h1>
@@ -161,5 +163,6 @@ fn Form(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) ->
                 </div>
             })}
         </form>
+        </div>
     }
 }

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 
-use super::load;
 use super::sync_view::Erase;
 
-use crate::api::{filter_choices, get_filter, save_filter};
+#[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+use crate::api::filter_choices;
+use crate::api::save_filter;
 use crate::types::{AppError, FieldError, FilterForm, Intname, Lang, Status};
 
 /// A field's label.
@@ -50,24 +51,25 @@ fn set(form: &mut FilterForm, name: &str, value: String) {
     *slot = value;
 }
 
-/// The saved filter, shown as a bar when it narrows the list, and the panel to change it.
-/// `open` toggles the panel (the `/` key opens it too); `refresh` is bumped after a change.
+/// The saved filter (`saved`, read again by the list after a change), shown as a bar when it
+/// narrows the list, and the panel to change it. `open` toggles the panel (the `/` key opens it
+/// too); `refresh` is bumped after a change.
 #[component]
-pub fn Filter(lang: Lang, open: RwSignal<bool>, refresh: RwSignal<u64>) -> impl IntoView {
-    let saved = load(move || refresh.get(), |_| get_filter());
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match saved.await {
-                    Ok(form) => view! {
-                        <FilterBar form=form.clone() lang open refresh/>
-                        {move || open.get().then(|| view! { <FilterPanel form=form.clone() lang open refresh/> })}
-                    }
-                        .erase(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
-                }
-            })}
-        </Transition>
+pub fn Filter(
+    saved: RwSignal<Result<FilterForm, AppError>>,
+    lang: Lang,
+    open: RwSignal<bool>,
+    refresh: RwSignal<u64>,
+) -> impl IntoView {
+    move || {
+        match saved.get() {
+        Ok(form) => view! {
+            <FilterBar form=form.clone() lang open refresh/>
+            {move || open.get().then(|| view! { <FilterPanel form=form.clone() lang open refresh/> })}
+        }
+            .erase(),
+        Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
+    }
     }
 }
 
@@ -123,7 +125,12 @@ fn FilterPanel(
     let draft = RwSignal::new(form);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
-    let choices = load(|| (), |_| filter_choices());
+    // The clients and modules to choose from, read when the panel opens (in the browser).
+    let choices = RwSignal::new(None::<(Vec<(i64, String)>, Vec<(i64, String)>)>);
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+    leptos::task::spawn_local(async move {
+        choices.set(Some(filter_choices().await.unwrap_or_default()));
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let form = draft.get_untracked();
@@ -209,16 +216,13 @@ fn FilterPanel(
             {select("intname", intnames)}
             {text("item", "")}
             {text("itemtype", "vds, domain…")}
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let (modules, clients) = choices.await.unwrap_or_default();
-                    let as_options = |list: Vec<(i64, String)>| list.into_iter().map(|(id, name)| (id.to_string(), name)).collect::<Vec<_>>();
-                    view! {
-                        {select("client", as_options(clients))}
-                        {select("processingmodule", as_options(modules))}
-                    }
-                })}
-            </Transition>
+            {move || choices.get().map(|(modules, clients)| {
+                let as_options = |list: Vec<(i64, String)>| list.into_iter().map(|(id, name)| (id.to_string(), name)).collect::<Vec<_>>();
+                view! {
+                    {select("client", as_options(clients))}
+                    {select("processingmodule", as_options(modules))}
+                }
+            })}
             {select("status", statuses)}
             {select("manual", on_off.clone())}
             {select("hastask", on_off)}

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::staff_page;
 use super::sync_view::Erase;
+use super::{ready, staff_page};
 use crate::api::{attempt_log, operation_history};
 use crate::types::{AttemptRow, Lang};
 
@@ -84,25 +84,12 @@ fn is_error_line(line: &str) -> bool {
 
 #[component]
 fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let for_copy = text.clone();
-    let copy = move |_| {
-        #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
-        {
-            let _ = window().navigator().clipboard().write_text(&for_copy);
-        }
-        #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
-        let _ = &for_copy;
-        copied.set(true);
-    };
     let lines: Vec<(usize, String)> = text.lines().map(str::to_owned).enumerate().collect();
     view! {
         <header class="topbar">
             <a href=format!("/operation/{}", attempt.operation_id)>{lang.pick("← История ошибок", "← Error history")}</a>
             <h1>{format!("{} #{} ({})", lang.pick("Журнал попытки", "Log of attempt"), attempt.id, attempt.outcome.raw())}</h1>
-            <button type="button" on:click=copy>
-                {move || if copied.get() { lang.pick("Скопировано", "Copied") } else { lang.pick("Копировать", "Copy") }}
-            </button>
+            <CopyLog lang/>
         </header>
         {attempt.error_message.clone().map(|m| view! { <p class="error-message">{m}</p> })}
         <pre class="logview" id="log" aria-label=lang.pick("Журнал", "Log")>
@@ -116,5 +103,27 @@ fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
                 })
                 .collect_view()}
         </pre>
+    }
+}
+
+/// The copy button: puts the text of the log beside it (`#log`) on the clipboard.
+#[island]
+fn CopyLog(lang: Lang) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let ready = ready();
+    let copy = move |_| {
+        #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+        if let Some(text) = document()
+            .get_element_by_id("log")
+            .and_then(|log| log.text_content())
+        {
+            let _ = window().navigator().clipboard().write_text(&text);
+        }
+        copied.set(true);
+    };
+    view! {
+        <button type="button" data-ready=move || ready.get().to_string() on:click=copy>
+            {move || if copied.get() { lang.pick("Скопировано", "Copied") } else { lang.pick("Копировать", "Copy") }}
+        </button>
     }
 }

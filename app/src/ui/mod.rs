@@ -2,6 +2,11 @@
 //! data in [`Wire`] encoding, a staff page's body, times with their age). Components call only
 //! [`crate::api`].
 //!
+//! Every page is rendered on the server and works as served; links are ordinary page loads.
+//! What acts in the browser is a Leptos island (`#[island]`), hydrated once the WASM is there:
+//! the operations list with everything around it (`operations::OperationsList`), the edit form,
+//! the log's copy button and the client area's way back. Only islands reach the WASM bundle.
+//!
 //! Browser-only code (event sources, timers, key listeners, storage) is compiled for
 //! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into
 //! the server's `app` too, where such calls would panic during server rendering.
@@ -21,7 +26,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::hooks::use_params_map;
 use leptos_router::{path, SsrMode};
-use sync_view::{Erase, SyncView};
+use sync_view::Erase;
 
 use crate::types::dossier::Subject;
 use crate::types::{AppError, Lang, TimeUnit, Timestamp};
@@ -44,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script inner_html=theme::APPLY_STORED_THEME></script>
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -63,19 +68,18 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/billops.css"/>
         <Title text="billops: current operations"/>
         <Router>
-            <FlatRoutes fallback=|| SyncView(view! { <p class="notice">"Page not found."</p> })>
+            <FlatRoutes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                 // Async SSR: the rows are in the HTML where they belong, not streamed after it.
-                // Every page is a `SyncView` (see `sync_view` for why).
-                <Route path=path!("/") view=|| SyncView(OperationsPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=|| SyncView(LoginPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/operation/:id") view=|| SyncView(HistoryPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/attempt/:id") view=|| SyncView(LogPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/client") view=|| SyncView(ClientPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/operation/:id/edit") view=|| SyncView(EditPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/new") view=|| SyncView(EditPage()) ssr=SsrMode::Async/>
-                <Route path=path!("/clients/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Client })) ssr=SsrMode::Async/>
-                <Route path=path!("/services/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Service })) ssr=SsrMode::Async/>
-                <Route path=path!("/tasks/:id") view=|| SyncView(DossierPage(DossierPageProps { subject: Subject::Task })) ssr=SsrMode::Async/>
+                <Route path=path!("/") view=OperationsPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id") view=HistoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/attempt/:id") view=LogPage ssr=SsrMode::Async/>
+                <Route path=path!("/client") view=ClientPage ssr=SsrMode::Async/>
+                <Route path=path!("/operation/:id/edit") view=EditPage ssr=SsrMode::Async/>
+                <Route path=path!("/new") view=EditPage ssr=SsrMode::Async/>
+                <Route path=path!("/clients/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Client }) ssr=SsrMode::Async/>
+                <Route path=path!("/services/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Service }) ssr=SsrMode::Async/>
+                <Route path=path!("/tasks/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Task }) ssr=SsrMode::Async/>
             </FlatRoutes>
         </Router>
     }
@@ -110,20 +114,25 @@ fn route_id() -> Memo<i64> {
     })
 }
 
-/// What a page shows when its data could not be had: the login form without a session, else
-/// the error in the session's language.
-pub(crate) fn failure(error: AppError, lang: Lang) -> AnyView {
+/// What a page (of `class`) shows when its data could not be had: the login form without a
+/// session, else the error in the session's language.
+pub(crate) fn failure(class: &'static str, error: AppError, lang: Lang) -> AnyView {
     if error == AppError::Auth {
         redirect_status();
         view! { <Redirect path="/login"/> }.erase()
     } else {
-        view! { <p class="error" role="alert">{error.message(lang)}</p> }.erase()
+        view! {
+            <div class=format!("page {class}") data-ready="true">
+                <p class="error" role="alert">{error.message(lang)}</p>
+            </div>
+        }
+        .erase()
     }
 }
 
-/// The body of a staff page about the route's `:id`: loads the session and `fetch(id)`, then
-/// shows `render(id, data, lang)` in the session's language; without a session it sends the
-/// browser to the login form, and an error is shown as such.
+/// A staff page about the route's `:id`, rendered on the server: loads the session and
+/// `fetch(id)`, then shows `render(id, data, lang)` in the session's language; without a
+/// session it sends the browser to the login form, and an error is shown as such.
 pub(crate) fn staff_page<T, Fut>(
     class: &'static str,
     fetch: impl Fn(i64) -> Fut + Send + Sync + 'static,
@@ -136,23 +145,25 @@ where
     let id = route_id();
     let session = load(|| (), |_| crate::api::current_session());
     let data = load(move || id.get(), fetch);
-    let hydrated = hydrated();
     view! {
-        <div class=format!("page {class}") data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let lang = match session.await {
-                        Ok(Some(info)) => info.lang,
-                        Ok(None) => return failure(AppError::Auth, Lang::En),
-                        Err(e) => return failure(e, Lang::En),
-                    };
-                    match data.await {
-                        Ok(data) => render(id.get_untracked(), data, lang),
-                        Err(e) => failure(e, lang),
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let lang = match session.await {
+                    Ok(Some(info)) => info.lang,
+                    Ok(None) => return failure(class, AppError::Auth, Lang::En),
+                    Err(e) => return failure(class, e, Lang::En),
+                };
+                match data.await {
+                    Ok(data) => view! {
+                        <div class=format!("page {class}") data-ready="true">
+                            {render(id.get_untracked(), data, lang)}
+                        </div>
                     }
-                })}
-            </Suspense>
-        </div>
+                    .erase(),
+                    Err(e) => failure(class, e, lang),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -174,12 +185,18 @@ pub(crate) fn when(at: Timestamp, now: Timestamp, lang: Lang) -> impl IntoView {
     }
 }
 
-/// A signal that turns true once the page is hydrated (effects run only in the browser):
-/// end-to-end tests wait for `data-hydrated="true"` before they click.
-pub(crate) fn hydrated() -> ReadSignal<bool> {
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
-    hydrated
+/// A signal that turns true once an island is hydrated (effects run only in the browser): an
+/// island's root carries it as `data-ready`, and end-to-end tests wait for `data-ready="true"`
+/// before they click. A page without islands is ready as served (`data-ready="true"`).
+pub(crate) fn ready() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    // In the browser only: islands are rendered inside the pages' `Suspend`s, where an effect
+    // would be spawned outside the server's local task set in a workspace build.
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+    Effect::new(move |_| set_ready.set(true));
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
+    let _ = set_ready;
+    ready
 }
 
 /// Makes a server-side `<Redirect>` a real `302 Found`, so that a browser without JS (or curl)

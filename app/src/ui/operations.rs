@@ -9,14 +9,15 @@ use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
 use super::sync_view::Erase;
-use super::{failure, hydrated, load, when};
+use super::{failure, load, ready, when};
 use crate::api::{
-    current_session, filter_to_client, list_operations, panel_url, run_action, set_lang, su_client,
+    current_session, filter_to_client, get_filter, list_operations, panel_url, run_action,
+    set_lang, su_client,
 };
 use crate::types::dossier::Subject;
 use crate::types::{
-    ActionResult, AppError, Lang, Level, OperationAction, OperationRow, Page, SessionInfo,
-    SortColumn, SortOrder, Timestamp,
+    ActionResult, AppError, FilterForm, Lang, Level, OperationAction, OperationRow, Page,
+    SessionInfo, SortColumn, SortOrder, Timestamp,
 };
 
 /// Rows per page unless the URL says otherwise.
@@ -25,7 +26,7 @@ const PAGE_SIZE: u32 = 50;
 const PAGE_SIZES: [u32; 4] = [20, 50, 100, 200];
 
 /// The list's state as the URL holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct ListState {
     page: u32,
     size: u32,
@@ -34,24 +35,10 @@ struct ListState {
 }
 
 impl ListState {
-    /// The URL of this state.
-    fn href(&self) -> String {
-        format!(
-            "/?page={}&size={}&sort={}&order={}",
-            self.page,
-            self.size,
-            self.sort.name(),
-            self.order.name()
-        )
-    }
-}
-
-/// The operations page: redirects to the login form without a session.
-#[component]
-pub fn OperationsPage() -> impl IntoView {
-    let query = use_query_map();
-    let state = Memo::new(move |_| {
-        let q = query.read();
+    /// The state in the current URL's query.
+    fn from_query() -> ListState {
+        let query = use_query_map();
+        let q = query.read_untracked();
         let number = |key: &str| q.get(key).and_then(|v| v.parse::<u32>().ok());
         ListState {
             page: number("page").unwrap_or(1).max(1),
@@ -67,21 +54,97 @@ pub fn OperationsPage() -> impl IntoView {
                 .and_then(|o| SortOrder::parse(&o))
                 .unwrap_or_default(),
         }
-    });
-    // Bumped by live updates and after actions: the list is fetched again.
-    let refresh = RwSignal::new(0_u64);
+    }
+
+    /// The URL of this state.
+    fn href(&self) -> String {
+        format!(
+            "/?page={}&size={}&sort={}&order={}",
+            self.page,
+            self.size,
+            self.sort.name(),
+            self.order.name()
+        )
+    }
+
+    /// Reads this state's page of the list.
+    async fn fetch(self) -> Result<Page<OperationRow>, AppError> {
+        list_operations(
+            self.page,
+            self.size,
+            Some(self.sort.name().into()),
+            Some(self.order.name().into()),
+        )
+        .await
+    }
+}
+
+/// The operations page, rendered on the server (sorting and paging are links): the session,
+/// the page of the list and the saved filter, handed to the [`OperationsList`] island.
+/// Redirects to the login form without a session.
+#[component]
+pub fn OperationsPage() -> impl IntoView {
+    let state = ListState::from_query();
     let session = load(|| (), |_| current_session());
-    let operations = load(
-        move || (state.get(), refresh.get()),
-        |(s, _)| {
-            list_operations(
-                s.page,
-                s.size,
-                Some(s.sort.name().into()),
-                Some(s.order.name().into()),
-            )
-        },
-    );
+    let fetch = state.clone();
+    let operations = load(|| (), move |_| fetch.clone().fetch());
+    let filter = load(|| (), |_| get_filter());
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || {
+                let state = state.clone();
+                Suspend::new(async move {
+                    match session.await {
+                        Ok(Some(info)) => {
+                            let page = operations.await;
+                            let filter = filter.await;
+                            view! { <OperationsList info page state filter/> }.erase()
+                        }
+                        Ok(None) => failure("", AppError::Auth, Lang::En),
+                        Err(e) => failure("", e, Lang::En),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The list with everything that acts on it: header (live indicator, language, theme), filter,
+/// action bar, table and pager, keyboard shortcuts. The one part of the page that runs in the
+/// browser: it starts from the rows the server read, and reads them again after an action, a
+/// filter change or a live update.
+#[island]
+fn OperationsList(
+    info: SessionInfo,
+    page: Result<Page<OperationRow>, AppError>,
+    state: ListState,
+    filter: Result<FilterForm, AppError>,
+) -> impl IntoView {
+    let lang = info.lang;
+    let can_change = info.level == Level::Admin;
+    // Bumped by live updates and after actions: the list and the filter are read again.
+    let refresh = RwSignal::new(0_u64);
+    let page = RwSignal::new(page);
+    let saved = RwSignal::new(filter);
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+    Effect::new({
+        let state = state.clone();
+        move |_| {
+            let wanted = refresh.get();
+            if wanted == 0 {
+                return;
+            }
+            let state = state.clone();
+            leptos::task::spawn_local(async move {
+                let (rows, filter) = (state.fetch().await, get_filter().await);
+                // An older answer arriving after a newer request is dropped.
+                if refresh.get_untracked() == wanted {
+                    page.set(rows);
+                    saved.set(filter);
+                }
+            });
+        }
+    });
     let selection = RwSignal::new(BTreeSet::<i64>::new());
     let results = RwSignal::new(Vec::<ActionResult>::new());
     let filter_open = RwSignal::new(false);
@@ -92,40 +155,21 @@ pub fn OperationsPage() -> impl IntoView {
         help: RwSignal::new(false),
     };
     shortcuts(keys, selection, filter_open);
-    let hydrated = hydrated();
+    let ready = ready();
     let live = live_updates(refresh);
     view! {
-        <div class="page" data-hydrated=move || hydrated.get().to_string()>
-            <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match session.await {
-                        Ok(Some(info)) => {
-                            let lang = info.lang;
-                            let can_change = info.level == Level::Admin;
-                            view! {
-                                <Header info live/>
-                                {move || keys.help.get().then(|| view! { <Help lang/> })}
-                                <Filter lang open=filter_open refresh/>
-                                {can_change.then(|| view! { <ActionBar lang selection results refresh requested=keys.requested/> })}
-                                <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                                    {move || Suspend::new(async move {
-                                        match operations.await {
-                                            Ok(page) => view! {
-                                                <OperationTable page lang state=state.get_untracked() selection results refresh keys can_change/>
-                                            }
-                                                .erase(),
-                                            Err(e) => failure(e, lang),
-                                        }
-                                    })}
-                                </Transition>
-                            }
-                                .erase()
-                        }
-                        Ok(None) => failure(AppError::Auth, Lang::En),
-                        Err(e) => failure(e, Lang::En),
-                    }
-                })}
-            </Suspense>
+        <div class="page" data-ready=move || ready.get().to_string()>
+            <Header info live/>
+            {move || keys.help.get().then(|| view! { <Help lang/> })}
+            <Filter saved lang open=filter_open refresh/>
+            {can_change.then(|| view! { <ActionBar lang selection results refresh requested=keys.requested/> })}
+            {move || match page.get() {
+                Ok(page) => view! {
+                    <OperationTable page lang state=state.clone() selection results refresh keys can_change/>
+                }
+                    .erase(),
+                Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
+            }}
         </div>
     }
 }
