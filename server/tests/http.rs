@@ -231,6 +231,38 @@ async fn the_list_is_server_rendered_in_the_session_language() {
 }
 
 #[tokio::test]
+async fn the_list_is_one_island_whose_props_hold_the_rows_but_never_the_session_id() {
+    local(async {
+        let site = site().await;
+        let cookie = login(&site, "boss", "en").await;
+        let session_id = cookie.split_once('=').expect("name=value").1.to_owned();
+        let html = body_text(get(&site, "/", Some(&cookie)).await).await;
+        assert_eq!(
+            html.matches("<leptos-island").count(),
+            1,
+            "one island on the list page"
+        );
+        let props = html
+            .split("data-props=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the island's props")
+            .replace("&quot;", "\"");
+        assert_eq!(
+            props.matches("\"item_name\"").count(),
+            50,
+            "the page's rows"
+        );
+        assert!(!html.contains(&session_id), "the session id is in the page");
+        // A page that needs no code in the browser has no island.
+        let history = body_text(get(&site, "/operation/1", Some(&cookie)).await).await;
+        assert!(history.contains("id=\"attempts\""));
+        assert!(!history.contains("<leptos-island"));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_readonly_admin_sees_the_list_and_a_client_user_does_not() {
     local(async {
         let site = site().await;

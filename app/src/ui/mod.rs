@@ -1,5 +1,5 @@
 //! The admin UI: the HTML shell, the router, the pages, and what every page shares (loading
-//! data in [`Wire`] encoding, a staff page's body, times with their age). Components call only
+//! data, a staff page's body, times with their age, readiness of an island). Components call only
 //! [`crate::api`].
 //!
 //! Every page is rendered on the server and works as served; links are ordinary page loads.
@@ -85,11 +85,12 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The encoding of the data a page hands from its server rendering to its hydration: postcard,
-/// like the server functions' answers, so that the bundle holds one kind of decoder.
+/// The codec Leptos asks of a resource. The pages' resources are read on the server only (an
+/// island gets its data as props), so nothing is encoded with it in islands mode; postcard keeps
+/// one kind of encoder in the build, as the server functions speak it.
 pub(crate) type Wire = codee::binary::PostcardCodec;
 
-/// A resource (data loaded on the server, handed to the browser with the page) in [`Wire`].
+/// A resource: data a page loads on the server while it renders.
 pub(crate) fn load<S, T, Fut>(
     source: impl Fn() -> S + Send + Sync + 'static,
     fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
