@@ -36,45 +36,45 @@ fn Area(area: ClientArea) -> impl IntoView {
     let ops = area.operations;
     view! {
         <div class="page client-area" data-ready="true">
-        <header class="topbar">
-            <span class="brand">"billops"</span>
-            <h1>{format!("{}: {}", lang.pick("Личный кабинет клиента", "Client area"), area.client.name)}</h1>
-            {area.can_return.then(|| view! { <BackToAdmin lang/> })}
-        </header>
-        <h2>{lang.pick("Услуги", "Services")}</h2>
-        <table class="attempts" id="client-services">
-            <thead>
-                <tr>
-                    <th scope="col">"Id"</th>
-                    <th scope="col">{lang.pick("Название", "Name")}</th>
-                    <th scope="col">{lang.pick("Тип", "Type")}</th>
-                    <th scope="col">{lang.pick("Состояние", "Status")}</th>
-                    <th scope="col">{lang.pick("Операции в работе", "Pending operations")}</th>
-                </tr>
-            </thead>
-            <tbody>
-                {area
-                    .items
-                    .into_iter()
-                    .map(|item| {
-                        let pending: Vec<String> = ops
-                            .iter()
-                            .filter(|o| o.item_id == item.id)
-                            .map(|o| format!("#{} {} ({})", o.id, o.intname.raw(), o.status.label(lang)))
-                            .collect();
-                        view! {
-                            <tr data-id=item.id data-client=item.client_id>
-                                <td>{item.id}</td>
-                                <td>{item.name.clone()}</td>
-                                <td>{item.itemtype.clone()}</td>
-                                <td>{item.status.raw()}</td>
-                                <td class="pending">{pending.join(", ")}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+            <header class="topbar">
+                <span class="brand">"billops"</span>
+                <h1>{format!("{}: {}", lang.pick("Личный кабинет клиента", "Client area"), area.client.name)}</h1>
+                {area.can_return.then(|| view! { <BackToAdmin lang/> })}
+            </header>
+            <h2>{lang.pick("Услуги", "Services")}</h2>
+            <table class="attempts" id="client-services">
+                <thead>
+                    <tr>
+                        <th scope="col">"Id"</th>
+                        <th scope="col">{lang.pick("Название", "Name")}</th>
+                        <th scope="col">{lang.pick("Тип", "Type")}</th>
+                        <th scope="col">{lang.pick("Состояние", "Status")}</th>
+                        <th scope="col">{lang.pick("Операции в работе", "Pending operations")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {area
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let pending: Vec<String> = ops
+                                .iter()
+                                .filter(|o| o.item_id == item.id)
+                                .map(|o| format!("#{} {} ({})", o.id, o.intname.raw(), o.status.label(lang)))
+                                .collect();
+                            view! {
+                                <tr data-id=item.id data-client=item.client_id>
+                                    <td>{item.id}</td>
+                                    <td>{item.name.clone()}</td>
+                                    <td>{item.itemtype.clone()}</td>
+                                    <td>{item.status.raw()}</td>
+                                    <td class="pending">{pending.join(", ")}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
         </div>
     }
 }

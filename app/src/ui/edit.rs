@@ -144,25 +144,25 @@ fn EditForm(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool
     };
     view! {
         <div class="page edit" data-ready=move || ready.get().to_string()>
-        <header class="topbar">
-            <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
-            <h1>{title}</h1>
-        </header>
-        <form class="edit-form" on:submit=submit aria-label=lang.pick("Операция", "Operation")>
-            {field("intname", lang.pick("Операция", "Operation"), "intname")}
-            {field("item", lang.pick("Услуга (id)", "Service (id)"), "text")}
-            {field("trycount", lang.pick("Количество попыток", "Attempts"), "text")}
-            {field("cdate", lang.pick("Дата создания (UTC)", "Created (UTC)"), "text")}
-            {field("manual", lang.pick("Ручной режим (без автоматических перезапусков)", "Manual (no automatic restarts)"), "manual")}
-            {field("comment", lang.pick("Комментарий", "Comment"), "comment")}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-            {can_change.then(|| view! {
-                <div class="filter-buttons">
-                    <button type="submit" class="primary">{lang.pick("Сохранить", "Save")}</button>
-                    <a href="/">{lang.pick("Отмена", "Cancel")}</a>
-                </div>
-            })}
-        </form>
+            <header class="topbar">
+                <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
+                <h1>{title}</h1>
+            </header>
+            <form class="edit-form" on:submit=submit aria-label=lang.pick("Операция", "Operation")>
+                {field("intname", lang.pick("Операция", "Operation"), "intname")}
+                {field("item", lang.pick("Услуга (id)", "Service (id)"), "text")}
+                {field("trycount", lang.pick("Количество попыток", "Attempts"), "text")}
+                {field("cdate", lang.pick("Дата создания (UTC)", "Created (UTC)"), "text")}
+                {field("manual", lang.pick("Ручной режим (без автоматических перезапусков)", "Manual (no automatic restarts)"), "manual")}
+                {field("comment", lang.pick("Комментарий", "Comment"), "comment")}
+                {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                {can_change.then(|| view! {
+                    <div class="filter-buttons">
+                        <button type="submit" class="primary">{lang.pick("Сохранить", "Save")}</button>
+                        <a href="/">{lang.pick("Отмена", "Cancel")}</a>
+                    </div>
+                })}
+            </form>
         </div>
     }
 }

@@ -61,15 +61,15 @@ pub fn Filter(
     open: RwSignal<bool>,
     refresh: RwSignal<u64>,
 ) -> impl IntoView {
-    move || {
-        match saved.get() {
-        Ok(form) => view! {
-            <FilterBar form=form.clone() lang open refresh/>
-            {move || open.get().then(|| view! { <FilterPanel form=form.clone() lang open refresh/> })}
-        }
-            .erase(),
-        Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
-    }
+    view! {
+        {move || match saved.get() {
+            Ok(form) => view! {
+                <FilterBar form=form.clone() lang open refresh/>
+                {move || open.get().then(|| view! { <FilterPanel form=form.clone() lang open refresh/> })}
+            }
+                .erase(),
+            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
+        }}
     }
 }
 
