@@ -242,16 +242,36 @@ async fn the_list_is_one_island_whose_props_hold_the_rows_but_never_the_session_
             1,
             "one island on the list page"
         );
+        // The props: `{"data":"<hex of postcard>"}`, HTML-escaped.
         let props = html
             .split("data-props=\"")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .expect("the island's props")
             .replace("&quot;", "\"");
-        assert_eq!(
-            props.matches("\"item_name\"").count(),
-            50,
-            "the page's rows"
+        let hex = props
+            .strip_prefix("{\"data\":\"")
+            .and_then(|rest| rest.strip_suffix("\"}"))
+            .unwrap_or_else(|| panic!("props {props}"));
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        let packed = String::from_utf8_lossy(&bytes);
+        // Every row's service, as the table shows it ("#12 vm12.site..."), is in the props.
+        let services: Vec<&str> = html
+            .split("href=\"/services/")
+            .skip(1)
+            .filter_map(|link| link.split_once('>')?.1.split_once("</a>"))
+            .filter_map(|(text, _)| text.split_once(' ').map(|(_, name)| name))
+            .collect();
+        assert_eq!(services.len(), 50, "the table's service links");
+        for name in services {
+            assert!(packed.contains(name), "{name} is not in the island's props");
+        }
+        assert!(
+            !packed.contains(&session_id),
+            "the session id is in the props"
         );
         assert!(!html.contains(&session_id), "the session id is in the page");
         // A page that needs no code in the browser has no island.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::sync_view::Erase;
-use super::{failure, load, ready};
+use super::{failure, load, ready, Packed};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 
@@ -26,7 +26,7 @@ pub fn EditPage() -> impl IntoView {
                 };
                 match form.await {
                     Ok(input) => view! {
-                        <EditForm id=id.get_untracked() input lang=info.lang can_change=info.level == Level::Admin/>
+                        <EditForm data=Packed(EditData { id: id.get_untracked(), input, lang: info.lang, can_change: info.level == Level::Admin })/>
                     }
                         .erase(),
                     Err(e) => failure("edit", e, info.lang),
@@ -64,10 +64,26 @@ fn get(input: &OperationInput, name: &str) -> String {
     .unwrap_or_default()
 }
 
+/// What the edit form starts from: the operation (none: a new one), its fields, the language and
+/// whether the session may change it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct EditData {
+    id: Option<i64>,
+    input: OperationInput,
+    lang: Lang,
+    can_change: bool,
+}
+
 /// The form: it runs in the browser, sends the fields to `save_operation` and shows the
 /// server's field errors beside the fields, keeping what was typed; saved, it returns to the list.
 #[island]
-fn EditForm(id: Option<i64>, input: OperationInput, lang: Lang, can_change: bool) -> impl IntoView {
+fn EditForm(data: Packed<EditData>) -> impl IntoView {
+    let EditData {
+        id,
+        input,
+        lang,
+        can_change,
+    } = data.0;
     let draft = RwSignal::new(input);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);

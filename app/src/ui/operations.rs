@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::filter::Filter;
 use super::sync_view::Erase;
-use super::{failure, load, ready, when};
+use super::{failure, load, ready, when, Packed};
 use crate::api::{
     current_session, filter_to_client, get_filter, list_operations, panel_url, run_action,
     set_lang, su_client,
@@ -98,7 +98,8 @@ pub fn OperationsPage() -> impl IntoView {
                         Ok(Some(info)) => {
                             let page = operations.await;
                             let filter = filter.await;
-                            view! { <OperationsList info page state filter/> }.erase()
+                            let data = Packed(ListData { info, page, state, filter });
+                            view! { <OperationsList data/> }.erase()
                         }
                         Ok(None) => failure("", AppError::Auth, Lang::En),
                         Err(e) => failure("", e, Lang::En),
@@ -109,17 +110,28 @@ pub fn OperationsPage() -> impl IntoView {
     }
 }
 
+/// What the list island starts from: the session, the page the server read, the list's state
+/// in the URL and the saved filter.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ListData {
+    info: SessionInfo,
+    page: Result<Page<OperationRow>, AppError>,
+    state: ListState,
+    filter: Result<FilterForm, AppError>,
+}
+
 /// The list with everything that acts on it: header (live indicator, language, theme), filter,
 /// action bar, table and pager, keyboard shortcuts. The one part of the page that runs in the
 /// browser: it starts from the rows the server read, and reads them again after an action, a
 /// filter change or a live update.
 #[island]
-fn OperationsList(
-    info: SessionInfo,
-    page: Result<Page<OperationRow>, AppError>,
-    state: ListState,
-    filter: Result<FilterForm, AppError>,
-) -> impl IntoView {
+fn OperationsList(data: Packed<ListData>) -> impl IntoView {
+    let ListData {
+        info,
+        page,
+        state,
+        filter,
+    } = data.0;
     let lang = info.lang;
     let can_change = info.level == Level::Admin;
     // Bumped by live updates and after actions: the list and the filter are read again.
