@@ -1,5 +1,6 @@
 //! The admin UI: the HTML shell, the router, the pages, and what every page shares (loading
-//! data, a staff page's body, times with their age, readiness of an island). Components call only
+//! data, a staff page's body, times with their age, an island's readiness and its props in
+//! postcard, [`Packed`]). Components call only
 //! [`crate::api`].
 //!
 //! Every page is rendered on the server and works as served; links are ordinary page loads.
