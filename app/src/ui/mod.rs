@@ -1,7 +1,6 @@
 //! The admin UI: the HTML shell, the router, the pages, and what every page shares (loading
 //! data, a staff page's body, times with their age, an island's readiness and its props in
-//! postcard, [`Packed`]). Components call only
-//! [`crate::api`].
+//! postcard, [`Packed`]). Components call only [`crate::api`].
 //!
 //! Every page is rendered on the server and works as served; links are ordinary page loads.
 //! What acts in the browser is a Leptos island (`#[island]`), hydrated once the WASM is there:
@@ -245,8 +244,8 @@ pub(crate) fn ready() -> ReadSignal<bool> {
     ready
 }
 
-/// Makes a server-side `<Redirect>` a real `302 Found`, so that a browser without JS (or curl)
-/// follows it too; in the browser the router navigates by itself.
+/// Makes a server-side `<Redirect>` a real `302 Found` (pages are rendered on the server only,
+/// so every redirect is one the browser, or curl, follows).
 fn redirect_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

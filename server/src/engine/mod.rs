@@ -429,8 +429,9 @@ mod tests {
     }
 
     #[test]
-    fn a_run_claimed_during_a_renewal_is_not_taken_for_a_lost_lease() {
-        // "new" was claimed after the renewal read the database: it is neither asked nor held.
+    fn runs_whose_leases_the_renewal_still_holds_are_left_alone() {
+        // Only runs asked about are judged: one claimed while the renewal was under way (and so
+        // missing from its answer) is not in `asked`, which the lease keeper takes beforehand.
         let asked = asked(&["a", "b"]);
         let verdicts = cancellations(&asked, &[held("a", false), held("b", false)]);
         assert!(verdicts.is_empty(), "{verdicts:?}");
