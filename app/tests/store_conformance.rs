@@ -985,6 +985,7 @@ fn session(hash: &str, user_id: i64, parent: Option<&str>, seen: i64) -> Session
         lang: Lang::Ru,
         created: Timestamp(seen),
         last_seen: Timestamp(seen),
+        expires: Timestamp(seen + 12 * 3_600_000),
     }
 }
 
@@ -996,6 +997,7 @@ async fn users_and_sessions_expire_and_cascade(db: &TestDb) {
         password_hash: "h".into(),
         level: Level::Admin,
         client_id: None,
+        lang: None,
     };
     let uid = s
         .insert_user(&user, T0, &entry("add", "user", None))
@@ -1024,12 +1026,23 @@ async fn users_and_sessions_expire_and_cascade(db: &TestDb) {
             .password_hash,
         "h2"
     );
+    s.set_user_lang(uid, Lang::Ru).await.expect("lang");
+    assert_eq!(
+        s.find_user("boss")
+            .await
+            .expect("find")
+            .expect("exists")
+            .lang,
+        Some(Lang::Ru),
+        "a user's chosen language is kept"
+    );
     let client_user = UserRecord {
         id: 0,
         name: "c".into(),
         password_hash: "h".into(),
         level: Level::User,
         client_id: None,
+        lang: None,
     };
     assert!(
         s.insert_user(&client_user, T0, &entry("add", "user", None))
@@ -1095,6 +1108,7 @@ async fn saved_filters_are_per_user_and_overwritten(db: &TestDb) {
         password_hash: "h".into(),
         level: Level::Admin,
         client_id: None,
+        lang: None,
     };
     let u1 = s
         .insert_user(&mk("u1"), T0, &entry("a", "user", None))

@@ -12,6 +12,7 @@ use app::types::{AppError, FieldReason, ItemStatus, Lang, Level, ModuleKind};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Drivers, Engine, EngineConfig};
+use crate::guard::HttpConfig;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
@@ -48,6 +49,19 @@ enum Command {
         /// Seconds a stopped module has between SIGTERM and SIGKILL.
         #[arg(long, env = "BILLOPS_GRACE_SECS", default_value_t = 5)]
         grace_secs: u64,
+        /// Hours a session lasts at most, however busy (besides the hour without a request).
+        #[arg(long, env = "BILLOPS_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+        session_hours: u64,
+        /// A reverse proxy in front says who the client is (`X-Forwarded-For`) and whether it
+        /// spoke TLS (`X-Forwarded-Proto`). Only behind a proxy that sets both.
+        #[arg(long, env = "BILLOPS_TRUST_PROXY")]
+        trust_proxy: bool,
+        /// Serve HTTPS with this PEM certificate chain (with `--tls-key`).
+        #[arg(long, env = "BILLOPS_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of `--tls-cert`.
+        #[arg(long, env = "BILLOPS_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -197,6 +211,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             workers,
             lease_secs,
             grace_secs,
+            session_hours,
+            trust_proxy,
+            tls_cert,
+            tls_key,
         } => {
             let config = EngineConfig {
                 workers,
@@ -204,7 +222,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 grace: Duration::from_secs(grace_secs),
                 ..EngineConfig::default()
             };
-            serve(services, listen, config).await
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            let http = HttpConfig {
+                trust_proxy,
+                tls: tls.is_some(),
+            };
+            let hours = i64::try_from(session_hours).unwrap_or(720);
+            let services = services.with_session_lifetime(hours * 3_600_000);
+            serve(services, listen, config, http, tls).await
         }
         Command::Migrate => {
             println!("database is up to date ({})", services.store().backend());
@@ -370,7 +398,13 @@ async fn demo(
 
 /// Serves HTTP until Ctrl-C, with the engine and upkeep (idle sessions, statistics) in the
 /// background.
-async fn serve(services: Services, listen: SocketAddr, engine: EngineConfig) -> anyhow::Result<()> {
+async fn serve(
+    services: Services,
+    listen: SocketAddr,
+    engine: EngineConfig,
+    http: HttpConfig,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> anyhow::Result<()> {
     let options = crate::config::site_options(listen);
     if !std::path::Path::new(&*options.site_root)
         .join(&*options.site_pkg_dir)
@@ -394,20 +428,32 @@ async fn serve(services: Services, listen: SocketAddr, engine: EngineConfig) -> 
     });
     let drivers = Drivers::real(engine.grace);
     let _engine = Engine::start(services.clone(), engine, drivers);
-    let app = crate::router::router(services, options);
+    let app = crate::router::router_with(services, options, http)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr().unwrap_or(listen);
-    // On stdout, plainly: scripts that start the server on port 0 read the real address here.
-    println!("billops listening on http://{bound}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    };
+    match tls {
+        None => {
+            // On stdout, plainly: scripts that start the server on port 0 read the address here.
+            println!("billops listening on http://{bound}");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` (doing nothing) gives the TLS listener axum's `ConnectInfo<SocketAddr>`.
+            let listener = crate::tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            println!("billops listening on https://{bound}");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
     .context("the HTTP server failed")
 }

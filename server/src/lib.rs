@@ -11,4 +11,6 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod guard;
 pub mod router;
+pub mod tls;

@@ -260,33 +260,172 @@ async fn stop_terminates_a_module_that_ignores_sigterm_and_runs_forever() {
     assert!(log.contains("SIGKILL after the grace period"), "{log}");
 }
 
+/// True while process `pid` runs (a zombie, dead but not yet reaped, does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log() {
-    use axum::http::{HeaderMap, StatusCode};
-    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+async fn an_exec_module_sees_only_a_path_a_locale_and_its_operation() {
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let seen = w.dir.path().join("env.txt");
+    let module = script(w.dir.path(), "env.sh", &format!("env > {}", seen.display()));
+    let (_, op) = one_operation(
+        &services,
+        ModuleInput::new("Env", ModuleKind::Exec, &module.to_string_lossy()),
+    )
+    .await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the run to finish", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
+    })
+    .await;
+    assert!(
+        std::env::var("CARGO_MANIFEST_DIR").is_ok(),
+        "the test's own environment has variables a module must not see"
+    );
+    let env = std::fs::read_to_string(&seen).expect("the module wrote its environment");
+    let names: Vec<&str> = env
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name))
+        .filter(|name| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .collect();
+    // bash adds PWD, SHLVL and `_` of its own.
+    let allowed = [
+        "PATH",
+        "LANG",
+        "BILLOPS_OPERATION",
+        "PWD",
+        "SHLVL",
+        "_",
+        "OLDPWD",
+    ];
+    let foreign: Vec<&&str> = names.iter().filter(|n| !allowed.contains(n)).collect();
+    assert!(foreign.is_empty(), "the module saw {foreign:?}");
+    assert!(
+        names.contains(&"BILLOPS_OPERATION") && names.contains(&"PATH"),
+        "{names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_module_leaves_running_ends_with_its_run() {
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let pid_file = w.dir.path().join("child.pid");
+    let module = script(
+        w.dir.path(),
+        "leaves.sh",
+        &format!(
+            "sleep 300 >/dev/null 2>&1 &\necho $! > {}\nexit 0",
+            pid_file.display()
+        ),
+    );
+    let (_, op) = one_operation(
+        &services,
+        ModuleInput::new("Leaves", ModuleKind::Exec, &module.to_string_lossy()),
+    )
+    .await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the run to finish", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
+    })
+    .await;
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    wait_for("the module's background child to be gone", || async {
+        !alive(pid)
+    })
+    .await;
+}
+
+/// What an `http` module was sent: its signature headers and the body.
+#[derive(Clone, Debug, Default)]
+struct Sent {
+    signature: String,
+    timestamp: String,
+    attempt: String,
+    body: String,
+}
+
+/// A module endpoint on loopback (TLS with `tls`) at `/hook` that records what it is sent and
+/// answers with `answer`; returns its address.
+async fn hook(
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    answer: fn() -> axum::response::Response,
+) -> (std::net::SocketAddr, Arc<Mutex<Vec<Sent>>>) {
+    use axum::http::HeaderMap;
+    let seen: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let recorder = seen.clone();
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: HeaderMap, body: String| {
             let recorder = recorder.clone();
             async move {
-                let signature = headers
-                    .get("x-billops-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                recorder.lock().unwrap().push((signature, body));
-                (
-                    StatusCode::BAD_GATEWAY,
-                    "panel login failed for password hunter2-secret",
-                )
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                recorder.lock().unwrap().push(Sent {
+                    signature: header("x-billops-signature"),
+                    timestamp: header("x-billops-timestamp"),
+                    attempt: header("x-billops-attempt"),
+                    body,
+                });
+                answer()
             }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    match tls {
+        None => {
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
+        Some(config) => {
+            let listener = server::tls::TlsListener::new(listener, config).unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
+    }
+    (address, seen)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log() {
+    use axum::response::IntoResponse;
+    let (address, seen) = hook(None, || {
+        (
+            axum::http::StatusCode::BAD_GATEWAY,
+            "panel login failed for password hunter2-secret",
+        )
+            .into_response()
+    })
+    .await;
     let w = world().await;
     let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let mut module = ModuleInput::new("Hook", ModuleKind::Http, &format!("http://{address}/hook"));
@@ -302,17 +441,35 @@ async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log
         attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Error)
     })
     .await;
-    let (signature, body) = seen.lock().unwrap()[0].clone();
+    let sent = seen.lock().unwrap()[0].clone();
+    let timestamp: i64 = sent.timestamp.parse().expect("a timestamp in Unix seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - timestamp).abs() < 60, "{timestamp} is now");
     assert_eq!(
-        signature,
-        server::engine::http::signature("hunter2-secret", body.as_bytes())
+        sent.signature,
+        server::engine::http::signature(
+            "hunter2-secret",
+            timestamp,
+            &sent.attempt,
+            sent.body.as_bytes()
+        ),
+        "the signature covers the timestamp, the attempt and the body"
     );
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
     assert_eq!(json["operation"]["id"], op);
+    assert_eq!(json["operation"]["attempt"], sent.attempt.as_str());
+    assert!(
+        sent.attempt.ends_with(&format!(":{op}")),
+        "the attempt's token: {}",
+        sent.attempt
+    );
     assert_eq!(json["operation"]["intname"], "open");
     assert_eq!(json["service"]["name"], "vm1.example");
     assert!(
-        !body.contains("hunter2"),
+        !sent.body.contains("hunter2"),
         "the body does not carry the secret"
     );
     let attempt = attempts(store, op).await.remove(0);
@@ -321,6 +478,80 @@ async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log
     assert!(log.contains("502 Bad Gateway"), "{log}");
     assert!(log.contains("password ***"), "{log}");
     assert!(!log.contains("hunter2"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_module_is_reached_with_the_systems_roots() {
+    use axum::response::IntoResponse;
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let config = server::tls::server_config(&cert, &key).unwrap();
+    let (address, seen) = hook(Some(config), || "done".into_response()).await;
+    // The system's roots, as `SSL_CERT_FILE` names them (here: the module's own certificate).
+    std::env::set_var("SSL_CERT_FILE", &cert);
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let url = format!("https://localhost:{}/hook", address.port());
+    let (_, op) = one_operation(&services, ModuleInput::new("TLS", ModuleKind::Http, &url)).await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the POST over TLS to succeed", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
+    })
+    .await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_answer_keeps_its_tail_and_ends_at_the_time_limit() {
+    use axum::response::IntoResponse;
+    let (address, _) = hook(None, || {
+        let chunks = futures_util::stream::repeat_with(|| {
+            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(&[b'x'; 65536]))
+        });
+        (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::body::Body::from_stream(chunks),
+        )
+            .into_response()
+    })
+    .await;
+    let w = world().await;
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let mut module = ModuleInput::new(
+        "Endless",
+        ModuleKind::Http,
+        &format!("http://{address}/hook"),
+    );
+    module.timeout_secs = 2;
+    let (_, op) = one_operation(&services, module).await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    wait_for("the run to end at its time limit", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Error)
+    })
+    .await;
+    let attempt = attempts(store, op).await.remove(0);
+    assert_eq!(attempt.error_type.as_deref(), Some("timeout"));
+    let (_, log) = store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert!(log.contains("HTTP 500"), "the status is kept");
+    assert!(log.contains("xxxxxxxx"), "and the answer's tail");
+    assert!(
+        log.len() < 70 * 1024,
+        "but only its tail: {} bytes",
+        log.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

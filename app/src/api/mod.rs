@@ -32,6 +32,17 @@ pub use session::{
 /// The session cookie's name: BILLmanager's, so that legacy tools sharing a browser work.
 pub const SESSION_COOKIE: &str = "billmgrses5";
 
+/// Who is asking, as the server's request guard found it: the client's address (for login
+/// throttling) and whether the request came over TLS (for `Secure` cookies).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address: the socket's peer, or what a trusted proxy says.
+    pub addr: Option<std::net::IpAddr>,
+    /// The client reached us over TLS (ours, or a trusted proxy's).
+    pub secure: bool,
+}
+
 /// The value of cookie `name` in a request's headers, if sent.
 #[cfg(feature = "ssr")]
 pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
@@ -44,6 +55,10 @@ pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
+
+/// True when the headers show a request sent by a page of another site.
+#[cfg(feature = "ssr")]
+pub use context::is_cross_site;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
@@ -81,6 +96,14 @@ pub(crate) mod context {
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .map_or(Lang::En, Lang::from_accept_language)
+    }
+
+    /// Who is asking (address, TLS), as the request guard found it; nothing is known when the
+    /// request did not pass through it (a test driving the functions directly).
+    pub fn client_info() -> super::ClientInfo {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<super::ClientInfo>().copied())
+            .unwrap_or_default()
     }
 
     /// The session token the browser holds, if any.

@@ -14,8 +14,14 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::context;
     let services = context::services()?;
     let headers = context::headers().await?;
+    let addr = context::client_info().addr.map(|a| a.to_string());
     let error = match services
-        .login(&username, &password, context::browser_lang(&headers), None)
+        .login(
+            &username,
+            &password,
+            context::browser_lang(&headers),
+            addr.as_deref(),
+        )
         .await
     {
         Ok((token, _)) => {

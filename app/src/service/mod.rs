@@ -14,6 +14,7 @@ pub mod item;
 pub mod module;
 pub mod operation;
 pub mod session;
+pub mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub struct Services {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     throttle: Arc<session::LoginThrottle>,
+    /// How long a session lasts at most, in milliseconds ([`session::SESSION_LIFETIME_MILLIS`]).
+    session_lifetime: i64,
     /// This node's name: in leases and in change messages.
     node: Arc<str>,
     changes: tokio::sync::broadcast::Sender<engine::Changed>,
@@ -83,9 +86,16 @@ impl Services {
             store,
             clock,
             throttle: Arc::default(),
+            session_lifetime: session::SESSION_LIFETIME_MILLIS,
             node: format!("{}-{:08x}", hostname(), rand::random::<u32>()).into(),
             changes: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// The same services, with sessions that end `millis` after they were opened.
+    pub fn with_session_lifetime(mut self, millis: i64) -> Services {
+        self.session_lifetime = millis.max(1);
+        self
     }
 
     /// The store underneath (for the engine, which has its own rules).

@@ -16,6 +16,13 @@ use crate::types::{AppError, FieldError, FieldReason, Lang, Level, SessionInfo, 
 /// A session ends after this long without a request (BILLmanager: one hour).
 pub const SESSION_IDLE_MILLIS: i64 = 60 * 60 * 1000;
 
+/// A session ends this long after it was opened, however busy (default of `--session-hours`).
+pub const SESSION_LIFETIME_MILLIS: i64 = 12 * 60 * 60 * 1000;
+
+/// An `su` session opened without an admin session to return to (through `authinfo`) ends this
+/// long after it was opened: nothing else would end it.
+pub const UNLINKED_SU_MILLIS: i64 = 15 * 60 * 1000;
+
 /// A session's last use is written at most this often (the expiry is an hour; a minute of
 /// slack in it spares a write on every request).
 pub const TOUCH_EVERY_MILLIS: i64 = 60 * 1000;
@@ -23,69 +30,15 @@ pub const TOUCH_EVERY_MILLIS: i64 = 60 * 1000;
 /// Shortest password `add_user` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-/// Failed logins allowed per user name, and per client address, within [`THROTTLE_WINDOW_MILLIS`];
-/// past that, logins from there are refused until the oldest failure ages out.
-pub const THROTTLE_FAILURES: usize = 5;
-/// The window failed logins are counted in: 15 minutes.
-pub const THROTTLE_WINDOW_MILLIS: i64 = 15 * 60 * 1000;
+pub use super::throttle::{LoginThrottle, THROTTLE_FAILURES, THROTTLE_WINDOW_MILLIS};
+
+/// The longest user name there can be; a longer one is refused without a lookup.
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// Shortest key `session.newkey` accepts (BILLmanager: at least 16 characters).
 pub const MIN_KEY_CHARS: usize = 16;
 /// How long a pass-through login key stays usable.
 pub const LOGIN_KEY_MILLIS: i64 = 5 * 60 * 1000;
-
-/// Recent failed logins per user name and per client address, kept in memory (per node).
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
-}
-
-impl LoginThrottle {
-    fn keys(name: &str, addr: Option<&str>) -> Vec<String> {
-        let mut keys = vec![format!("user:{}", name.trim().to_lowercase())];
-        if let Some(addr) = addr {
-            keys.push(format!("addr:{addr}"));
-        }
-        keys
-    }
-
-    /// True when any of the keys has used up its failures within the window.
-    fn is_blocked(&self, keys: &[String], now: Timestamp) -> bool {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.iter().any(|key| {
-            map.get_mut(key).is_some_and(|times| {
-                while times
-                    .front()
-                    .is_some_and(|t| *t < now.0 - THROTTLE_WINDOW_MILLIS)
-                {
-                    times.pop_front();
-                }
-                times.len() >= THROTTLE_FAILURES
-            })
-        })
-    }
-
-    fn record_failure(&self, keys: &[String], now: Timestamp) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for key in keys {
-            map.entry(key.clone()).or_default().push_back(now.0);
-        }
-    }
-
-    fn clear_user(&self, name: &str) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.remove(&format!("user:{}", name.trim().to_lowercase()));
-    }
-}
 
 /// A session id as its holder has it: 64 hex characters. Shown once, to its holder only.
 #[derive(Clone, PartialEq, Eq)]
@@ -168,6 +121,9 @@ impl From<AuthError> for AppError {
 pub enum UserError {
     #[error("no user {0}")]
     NotFound(String),
+    /// Every turn to hash a password was taken for longer than the throttle waits.
+    #[error("too many password checks at once")]
+    Busy,
     #[error("invalid user fields")]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
@@ -184,38 +140,32 @@ impl From<UserError> for AppError {
                 value: name,
             },
             UserError::Invalid(fields) => AppError::Value { fields },
+            UserError::Busy => AppError::Throttled,
             UserError::Denied(_) => AppError::Access,
             UserError::Store(e) => internal(&e),
         }
     }
 }
 
-/// Hashes a password with argon2id and a random salt (on a blocking thread: it is slow on purpose).
-async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-    .await
-    .unwrap_or_default()
+/// Hashes a password with argon2id and a random salt (slow on purpose: run it through
+/// [`LoginThrottle::verify`]).
+fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
 }
 
-/// Checks a password against a stored hash (on a blocking thread).
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// Checks a password against a stored hash (slow on purpose, like [`hash_password`]).
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }
 
 /// A valid hash of no one's password, checked when the user does not exist so that a missing
@@ -273,9 +223,10 @@ impl Services {
         let user = UserRecord {
             id: 0,
             name: name.to_owned(),
-            password_hash: hash_password(password.to_owned()).await,
+            password_hash: self.hashed(password).await?,
             level,
             client_id,
+            lang: None,
         };
         let entry = self.journal(
             actor,
@@ -324,7 +275,7 @@ impl Services {
             "new password".into(),
         );
         self.store
-            .set_password(user.id, &hash_password(password.to_owned()).await, &entry)
+            .set_password(user.id, &self.hashed(password).await?, &entry)
             .await?;
         Ok(())
     }
@@ -339,11 +290,20 @@ impl Services {
         addr: Option<&str>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let user = self.check_password(name, password, addr).await?;
-        self.open_session(&user, lang, None).await
+        self.open_session(&user, lang, false, None).await
     }
 
-    /// The user whose name and password these are. Failures are counted per user and address;
-    /// past [`THROTTLE_FAILURES`] in the window every try is refused unchecked. A missing user
+    /// The hash of a new password, computed in its turn with the logins' checks.
+    async fn hashed(&self, password: &str) -> Result<String, UserError> {
+        let password = password.to_owned();
+        self.throttle
+            .verify(move || hash_password(&password))
+            .await
+            .ok_or(UserError::Busy)
+    }
+
+    /// The user whose name and password these are. The try is counted before the password is
+    /// checked (see [`super::throttle`]); a refused try is not checked at all. A missing user
     /// costs a hash check too, so that timing does not tell which names exist.
     async fn check_password(
         &self,
@@ -351,20 +311,27 @@ impl Services {
         password: &str,
         addr: Option<&str>,
     ) -> Result<UserRecord, AuthError> {
-        let keys = LoginThrottle::keys(name, addr);
-        if self.throttle.is_blocked(&keys, self.now()) {
-            return Err(AuthError::Throttled);
-        }
-        let user = self.store.find_user(name.trim()).await?;
+        let attempt = self
+            .throttle
+            .begin(name, addr, self.now())
+            .ok_or(AuthError::Throttled)?;
+        let name = name.trim();
+        let user = if name.chars().count() > MAX_NAME_CHARS {
+            None
+        } else {
+            self.store.find_user(name).await?
+        };
         let hash = user
             .as_ref()
             .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-        let verified = verify_password(password.to_owned(), hash).await;
-        let Some(user) = user.filter(|_| verified) else {
-            self.throttle.record_failure(&keys, self.now());
-            return Err(AuthError::BadCredentials);
-        };
-        self.throttle.clear_user(name);
+        let password = password.to_owned();
+        let verified = self
+            .throttle
+            .verify(move || verify_password(&password, &hash))
+            .await
+            .ok_or(AuthError::Throttled)?;
+        let user = user.filter(|_| verified).ok_or(AuthError::BadCredentials)?;
+        self.throttle.succeeded(attempt, name);
         Ok(user)
     }
 
@@ -397,20 +364,18 @@ impl Services {
         lang: Lang,
         addr: Option<&str>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
-        let keys = LoginThrottle::keys(name, addr);
-        if self.throttle.is_blocked(&keys, self.now()) {
-            return Err(AuthError::Throttled);
-        }
+        let attempt = self
+            .throttle
+            .begin(name, addr, self.now())
+            .ok_or(AuthError::Throttled)?;
         let hash = hex::encode(Sha256::digest(key.as_bytes()));
-        let Some(user) = self
+        let user = self
             .store
             .take_login_key(name.trim(), &hash, self.now())
             .await?
-        else {
-            self.throttle.record_failure(&keys, self.now());
-            return Err(AuthError::BadCredentials);
-        };
-        self.open_session(&user, lang, None).await
+            .ok_or(AuthError::BadCredentials)?;
+        self.throttle.succeeded(attempt, name.trim());
+        self.open_session(&user, lang, false, None).await
     }
 
     /// Registers a one-time login key for user `name` (`session.newkey`): admins only; the key
@@ -461,16 +426,18 @@ impl Services {
         let entry = self.journal(actor, "su", "user", Some(user.id), String::new());
         self.store.insert_journal(&entry).await?;
         let (token, _) = self
-            .open_session(&user, actor.lang, actor.session_hash.clone())
+            .open_session(&user, actor.lang, true, actor.session_hash.clone())
             .await?;
         Ok(token)
     }
 
-    /// Opens a session for `user`, optionally linked to a parent session.
+    /// Opens a session for `user` in the user's chosen language (else `lang`); an `su` session
+    /// (`su`) is linked to the admin's session (`parent_hash`) when there is one.
     async fn open_session(
         &self,
         user: &UserRecord,
         lang: Lang,
+        su: bool,
         parent_hash: Option<String>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let now = self.now();
@@ -481,13 +448,25 @@ impl Services {
             user_name: user.name.clone(),
             level: user.level,
             client_id: user.client_id,
+            expires: self.session_end(now, su && parent_hash.is_none()),
             parent_hash,
-            lang,
+            lang: user.lang.unwrap_or(lang),
             created: now,
             last_seen: now,
         };
         self.store.insert_session(&record).await?;
         Ok((token, session_info(&record)))
+    }
+
+    /// When a session opened `now` ends: after the configured lifetime; an `su` session that has
+    /// no admin session to end with (`unlinked_su`) after [`UNLINKED_SU_MILLIS`] at most.
+    fn session_end(&self, now: Timestamp, unlinked_su: bool) -> Timestamp {
+        let lifetime = if unlinked_su {
+            self.session_lifetime.min(UNLINKED_SU_MILLIS)
+        } else {
+            self.session_lifetime
+        };
+        Timestamp(now.0 + lifetime)
     }
 
     /// Finds the session a client presents and marks it used; expired sessions are refused.
@@ -514,7 +493,7 @@ impl Services {
             .get_session(id_hash)
             .await?
             .ok_or(AuthError::NoSession)?;
-        if record.last_seen < cutoff {
+        if record.last_seen < cutoff || record.expires <= now {
             return Err(AuthError::NoSession);
         }
         if now.0 - record.last_seen.0 < TOUCH_EVERY_MILLIS {
@@ -567,6 +546,7 @@ impl Services {
                 lang: actor.lang,
                 created: now,
                 last_seen: now,
+                expires: self.session_end(now, actor.session_hash.is_none()),
             })
             .await?;
         Ok(token)
@@ -576,6 +556,9 @@ impl Services {
     pub async fn change_lang(&self, actor: &Actor, lang: Lang) -> Result<(), AuthError> {
         let hash = actor.session_hash.as_deref().ok_or(AuthError::NotSu)?;
         self.store.set_session_lang(hash, lang).await?;
+        if let Some(user_id) = actor.user_id {
+            self.store.set_user_lang(user_id, lang).await?;
+        }
         Ok(())
     }
 

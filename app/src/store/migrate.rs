@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "engine",
         sql: include_str!("../../../migrations/sqlite/0004_engine.sql"),
     },
+    Migration {
+        version: 5,
+        name: "session_limits",
+        sql: include_str!("../../../migrations/sqlite/0005_session_limits.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -53,6 +58,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "engine",
         sql: include_str!("../../../migrations/postgres/0004_engine.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "session_limits",
+        sql: include_str!("../../../migrations/postgres/0005_session_limits.sql"),
     },
 ];
 

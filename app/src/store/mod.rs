@@ -265,6 +265,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub level: Level,
     pub client_id: Option<i64>,
+    /// The language the user chose last, if any: the default of the user's sessions.
+    pub lang: Option<crate::types::Lang>,
 }
 
 /// A stored session (keyed by the SHA-256 of the id its holder has).
@@ -279,6 +281,8 @@ pub struct SessionRecord {
     pub lang: crate::types::Lang,
     pub created: Timestamp,
     pub last_seen: Timestamp,
+    /// The absolute end: past it the session is refused however recently it was used.
+    pub expires: Timestamp,
 }
 
 /// An operation a worker has claimed, with what its processing module is told about it.
@@ -493,6 +497,8 @@ pub trait Store: Send + Sync + 'static {
         idle_cutoff: Timestamp,
     ) -> StoreResult<Option<SessionRecord>>;
     async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Remembers user `user_id`'s language for the next sessions.
+    async fn set_user_lang(&self, user_id: i64, lang: crate::types::Lang) -> StoreResult<()>;
     /// Changes the language of a session (and of the `su` sessions opened from it).
     async fn set_session_lang(&self, id_hash: &str, lang: crate::types::Lang) -> StoreResult<bool>;
     /// Ends a session and the `su` sessions opened from it.

@@ -30,7 +30,7 @@ pub(crate) const MODULE_SELECT: &str =
      max_tries, timeout_secs, enabled FROM processing_module";
 
 pub(crate) const SESSION_SELECT: &str = "SELECT s.id_hash, s.user_id, u.name AS user_name, s.level, s.client_id, \
-     s.parent_hash, s.lang, s.created_at, s.last_seen_at FROM session s JOIN app_user u ON u.id = s.user_id";
+     s.parent_hash, s.lang, s.created_at, s.last_seen_at, s.expires_at FROM session s JOIN app_user u ON u.id = s.user_id";
 
 pub(crate) const ATTEMPT_SELECT: &str =
     "SELECT id, operation_id, item_id, started_at, finished_at, outcome, \
@@ -241,6 +241,7 @@ macro_rules! impl_store {
                 lang: parse_with("lang", row.try_get("lang")?, Lang::parse)?,
                 created: Timestamp(row.try_get("created_at")?),
                 last_seen: Timestamp(row.try_get("last_seen_at")?),
+                expires: Timestamp(row.try_get("expires_at")?),
             })
         }
 
@@ -251,6 +252,10 @@ macro_rules! impl_store {
                 password_hash: row.try_get("password_hash")?,
                 level: parse_with("level", row.try_get("level")?, Level::parse)?,
                 client_id: row.try_get("client_id")?,
+                lang: row
+                    .try_get::<Option<String>, _>("lang")?
+                    .map(|raw| parse_with("lang", raw, Lang::parse))
+                    .transpose()?,
             })
         }
 
@@ -1065,7 +1070,7 @@ macro_rules! impl_store {
             }
 
             async fn find_user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
-                sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE name = $1")
+                sqlx::query("SELECT id, name, password_hash, level, client_id, lang FROM app_user WHERE name = $1")
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await?
@@ -1107,7 +1112,7 @@ macro_rules! impl_store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let user = match user_id {
-                    Some(id) => sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE id = $1")
+                    Some(id) => sqlx::query("SELECT id, name, password_hash, level, client_id, lang FROM app_user WHERE id = $1")
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await?
@@ -1120,7 +1125,7 @@ macro_rules! impl_store {
             }
 
             async fn get_user(&self, id: i64) -> StoreResult<Option<UserRecord>> {
-                sqlx::query("SELECT id, name, password_hash, level, client_id FROM app_user WHERE id = $1")
+                sqlx::query("SELECT id, name, password_hash, level, client_id, lang FROM app_user WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?
@@ -1131,7 +1136,7 @@ macro_rules! impl_store {
             async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, level, client_id, parent_hash, lang, created_at, \
-                     last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&s.id_hash)
                 .bind(s.user_id)
@@ -1141,6 +1146,7 @@ macro_rules! impl_store {
                 .bind(s.lang.code())
                 .bind(s.created.0)
                 .bind(s.last_seen.0)
+                .bind(s.expires.0)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -1176,6 +1182,15 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected()
                     > 0)
+            }
+
+            async fn set_user_lang(&self, user_id: i64, lang: Lang) -> StoreResult<()> {
+                sqlx::query("UPDATE app_user SET lang = $1 WHERE id = $2")
+                    .bind(lang.code())
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn get_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {

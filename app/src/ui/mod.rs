@@ -46,7 +46,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <script inner_html=theme::APPLY_STORED_THEME></script>
+                <script nonce=leptos::nonce::use_nonce() inner_html=theme::APPLY_STORED_THEME></script>
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>

@@ -692,6 +692,12 @@ fn open_in_new_tab(id: i64, results: RwSignal<Vec<ActionResult>>, lang: Lang, go
         .open_with_url_and_target("about:blank", "_blank")
         .ok()
         .flatten();
+    // What `rel="noopener"` does for a link: the new tab gets no handle on this one (a
+    // panel's page could otherwise send the admin's tab elsewhere).
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+    if let Some(tab) = &tab {
+        let _ = tab.set_opener(&wasm_bindgen::JsValue::NULL);
+    }
     leptos::task::spawn_local(async move {
         let target = match goto {
             Goto::ClientArea => su_client(id).await.map(|()| "/client".to_owned()),

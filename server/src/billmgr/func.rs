@@ -79,6 +79,7 @@ impl Func {
 }
 
 /// One call: the service layer, the parameters, and what the transport knows of the caller.
+#[derive(Clone)]
 pub struct Call<'a> {
     pub services: &'a Services,
     pub params: &'a Params,
@@ -86,7 +87,10 @@ pub struct Call<'a> {
     pub cookie_session: Option<String>,
     /// The client's address, for login throttling.
     pub addr: Option<String>,
-    /// The language asked for (`lang=`), else English.
+    /// The browser says a page of another site sent this request: the session cookie is then
+    /// not accepted (an `auth=` id or `authinfo` is, since another site cannot know them).
+    pub cross_site: bool,
+    /// The language asked for (`lang=`), else the caller's session's, else English.
     pub lang: Lang,
 }
 
@@ -154,11 +158,14 @@ impl Call<'_> {
     /// Finds the caller: `auth=` session id, else the `billmgrses5` cookie, else `authinfo=user:password`.
     async fn caller(&self) -> Result<Actor, ErrorReply> {
         let lang = self.lang;
-        let session = self
-            .params
-            .non_empty("auth")
-            .map(str::to_owned)
-            .or_else(|| self.cookie_session.clone());
+        let session = match (self.params.non_empty("auth"), &self.cookie_session) {
+            (Some(id), _) => Some(id.to_owned()),
+            (None, Some(_)) if self.cross_site => {
+                tracing::warn!("a cross-site call with the session cookie was refused");
+                return Err(ErrorReply::from_app(&AppError::Access, lang));
+            }
+            (None, cookie) => cookie.clone(),
+        };
         if let Some(id) = session {
             return self
                 .services
@@ -206,15 +213,18 @@ pub async fn dispatch(call: &Call<'_>) -> Reply {
         _ => match call.caller().await {
             Err(e) => Err(e),
             Ok(actor) => {
-                let actor = Actor {
-                    lang: call
-                        .params
-                        .non_empty("lang")
-                        .and_then(Lang::parse)
-                        .unwrap_or(actor.lang),
-                    ..actor
+                // `lang=` is for this call; without it the session's language is the default.
+                let lang = call
+                    .params
+                    .non_empty("lang")
+                    .and_then(Lang::parse)
+                    .unwrap_or(actor.lang);
+                let actor = Actor { lang, ..actor };
+                let call = Call {
+                    lang,
+                    ..call.clone()
                 };
-                run(func, call, &actor).await
+                run(func, &call, &actor).await
             }
         },
     };
@@ -427,6 +437,7 @@ fn unpaged(rows: Vec<Vec<Cell>>) -> Reply {
         rows,
         paging: Some(Paging {
             elems: count as u64,
+            exact: true,
             num: 1,
             cnt: count as u32,
             sort: "id".into(),
@@ -598,6 +609,7 @@ async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
         rows,
         paging: Some(Paging {
             elems: page.total,
+            exact: page.total_exact,
             num: page.page,
             cnt: page.page_size,
             sort: query.sort.name().to_owned(),

@@ -10,13 +10,11 @@ pub mod render;
 pub mod reply;
 pub mod request;
 
-use std::net::SocketAddr;
-
+use app::api::ClientInfo;
 use app::service::Services;
 use app::types::Lang;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use self::func::Call;
@@ -47,14 +45,19 @@ fn request_error(error: &RequestError, lang: Lang) -> ErrorReply {
             "Тело запроса не является JSON-объектом",
             "The body is not a JSON object of plain values",
         ),
+        RequestError::BadMultipart => (
+            "request",
+            "Тело multipart/form-data не читается",
+            "The multipart/form-data body cannot be read",
+        ),
         RequestError::Duplicate(name) => {
             return ErrorReply::new(
                 "value",
                 name,
                 "",
                 lang,
-                "Параметр указан несколько раз",
-                "The parameter is given more than once",
+                "Параметр указан несколько раз с разными значениями",
+                "The parameter is given more than once, with different values",
             );
         }
     };
@@ -64,10 +67,11 @@ fn request_error(error: &RequestError, lang: Lang) -> ErrorReply {
 /// Handles one `/billmgr` request.
 pub async fn handle(services: Services, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
-    let addr = parts
+    let client = parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .get::<ClientInfo>()
+        .copied()
+        .unwrap_or_default();
     let query = parts.uri.query().map(str::to_owned);
     let content_type = parts
         .headers
@@ -78,7 +82,7 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
     // cannot be read is answered in the caller's format and language.
     let raw_query = query.as_deref().unwrap_or("");
     let mut format = Format::parse(request::first_value(raw_query, "out").as_deref());
-    let mut lang = request::first_value(raw_query, "lang")
+    let lang = request::first_value(raw_query, "lang")
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_default();
@@ -90,7 +94,6 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
         Err(e) => (Reply::Error(request_error(&e, lang)), Params::default()),
         Ok(params) => {
             format = Format::parse(params.get("out"));
-            lang = params.get("lang").and_then(Lang::parse).unwrap_or_default();
             let call = Call {
                 services: &services,
                 params: &params,
@@ -98,12 +101,16 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
                 cookie_session: app::api::cookie(&parts.headers, app::api::SESSION_COOKIE)
                     .map(|v| v.split(':').next().unwrap_or_default().to_owned())
                     .filter(|v| !v.is_empty()),
-                addr,
-                lang,
+                addr: client.addr.map(|a| a.to_string()),
+                cross_site: app::api::is_cross_site(&parts.headers),
+                lang: params.get("lang").and_then(Lang::parse).unwrap_or_default(),
             };
             (func::dispatch(&call).await, params)
         }
     };
+    if params.non_empty("func") == Some("auth") && is_browser_navigation(&parts.headers, &params) {
+        return pass_through(&reply);
+    }
     let body = render::render(&reply, &params, format);
     (
         StatusCode::OK,
@@ -111,4 +118,58 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// True when a browser was sent here to be logged in (a pass-through link, as WHMCS modules
+/// make: `func=auth&username=U&key=K`), not a script asking for a document: no `out=`, and the
+/// client takes HTML.
+fn is_browser_navigation(headers: &HeaderMap, params: &Params) -> bool {
+    params.get("out").is_none()
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The answer to a browser's `func=auth`: the session cookie and a page that takes the browser
+/// into the admin UI (or a client's user into the client area); a refusal takes it to the login
+/// form, which says why. The page moves on by itself (a refresh, with a link as fallback)
+/// rather than by a redirect: a redirect would still belong to the other site's navigation, and
+/// the browser would not send the `SameSite=Strict` cookie with it.
+fn pass_through(reply: &Reply) -> Response {
+    let (target, cookie) = match reply {
+        Reply::Session {
+            id,
+            level: Some(level),
+            ..
+        } => {
+            // A client's user goes to the client area, which reads its own cookie.
+            let (target, name) = if level == "user" {
+                ("/client", app::api::client::CLIENT_COOKIE)
+            } else {
+                ("/", app::api::SESSION_COOKIE)
+            };
+            let cookie = format!("{name}={id}; Path=/; HttpOnly; SameSite=Strict");
+            (target, Some(cookie))
+        }
+        _ => ("/login?failed=auth", None),
+    };
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={target}\"><title>billops</title></head>\
+         <body><p><a href=\"{target}\">Continue</a></p></body></html>"
+    );
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=UTF-8".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        page,
+    )
+        .into_response();
+    if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }

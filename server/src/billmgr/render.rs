@@ -130,7 +130,11 @@ fn doc(reply: &Reply, params: &Params) -> Node {
                     .child(Node::text("p_num", p.num.to_string()))
                     .child(Node::text("p_cnt", p.cnt.to_string()))
                     .child(Node::text("p_sort", p.sort.clone()))
-                    .child(Node::text("p_order", p.order.clone()));
+                    .child(Node::text("p_order", p.order.clone()))
+                    .child(Node::text(
+                        "p_elems_exact",
+                        if p.exact { "on" } else { "off" },
+                    ));
             }
         }
         Reply::Form { fields, slists } => {
@@ -169,7 +173,11 @@ fn doc(reply: &Reply, params: &Params) -> Node {
     doc
 }
 
-fn escape(text: &str, out: &mut String) {
+/// Writes `text` escaped for XML: markup characters as entities, `\r` (and in attributes `\n`
+/// and `\t`, which parsers would turn into spaces) as character references, so that a value
+/// comes back exactly as it was; characters XML 1.0 cannot carry at all are dropped rather
+/// than break the document.
+fn escape(text: &str, attribute: bool, out: &mut String) {
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -177,11 +185,18 @@ fn escape(text: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all are dropped rather than break the document.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\r' => out.push_str("&#13;"),
+            '\n' if attribute => out.push_str("&#10;"),
+            '\t' if attribute => out.push_str("&#9;"),
+            c if !is_xml_char(c) => {}
             c => out.push(c),
         }
     }
+}
+
+/// True for a character XML 1.0 documents may hold.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || ((c as u32) >= 0x20 && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
 }
 
 fn write_xml(node: &Node, out: &mut String) {
@@ -191,7 +206,7 @@ fn write_xml(node: &Node, out: &mut String) {
         out.push(' ');
         out.push_str(name);
         out.push_str("=\"");
-        escape(value, out);
+        escape(value, true, out);
         out.push('"');
     }
     let text = node.text.as_deref().unwrap_or("");
@@ -200,7 +215,7 @@ fn write_xml(node: &Node, out: &mut String) {
         return;
     }
     out.push('>');
-    escape(text, out);
+    escape(text, false, out);
     for child in &node.children {
         write_xml(child, out);
     }
@@ -220,19 +235,18 @@ fn to_json(node: &Node) -> serde_json::Value {
     if node.children.is_empty() || node.text.as_deref().is_some_and(|t| !t.is_empty()) {
         map.insert("$".into(), node.text.clone().unwrap_or_default().into());
     }
-    let mut order: Vec<&str> = Vec::new();
+    // Children grouped by name in the order first seen; the index keeps this linear however
+    // many distinct names there are (`tparams` echoes the caller's).
+    let mut groups: Vec<(&str, Vec<serde_json::Value>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for child in &node.children {
-        if !order.contains(&child.name.as_str()) {
-            order.push(&child.name);
-        }
+        let at = *index.entry(child.name.as_str()).or_insert_with(|| {
+            groups.push((child.name.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(to_json(child));
     }
-    for name in order {
-        let values: Vec<serde_json::Value> = node
-            .children
-            .iter()
-            .filter(|c| c.name == name)
-            .map(to_json)
-            .collect();
+    for (name, values) in groups {
         let value = if values.len() == 1 && !ALWAYS_ARRAYS.contains(&name) {
             values.into_iter().next().unwrap_or_default()
         } else {
@@ -282,11 +296,15 @@ fn json_data(reply: &Reply) -> serde_json::Value {
 /// One `key=value` pair of `text` output; line breaks in values are escaped so that one row
 /// stays one line.
 fn text_pair(cell: &Cell) -> String {
-    format!(
-        "{}={}",
-        cell.name,
-        cell.text.replace('\\', "\\\\").replace('\n', "\\n")
-    )
+    format!("{}={}", cell.name, one_line(&cell.text))
+}
+
+/// A value on one line of `text` output: backslashes and line breaks escaped, so that no value
+/// can start a line of its own (a forged `OK` or `ERROR`).
+fn one_line(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 fn text(reply: &Reply) -> String {
@@ -320,7 +338,12 @@ fn text(reply: &Reply) -> String {
                 out.push_str(&format!("level={level}\n"));
             }
         }
-        Reply::Error(e) => out.push_str(&format!("ERROR {}({}): {}\n", e.kind, e.object, e.msg)),
+        Reply::Error(e) => out.push_str(&format!(
+            "ERROR {}({}): {}\n",
+            e.kind,
+            one_line(&e.object),
+            one_line(&e.msg)
+        )),
     }
     out
 }
@@ -354,6 +377,7 @@ mod tests {
             ]],
             paging: Some(Paging {
                 elems: 1,
+                exact: true,
                 num: 1,
                 cnt: 50,
                 sort: "id".into(),
@@ -424,5 +448,124 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&render(&Reply::ok(), &params(), Format::Json)).expect("json");
         assert_eq!(json, serde_json::json!({"doc": {"ok": {"$": ""}}}));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any text, with a bias towards what breaks documents.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,12}",
+                "[\\x00-\\x1f\\u{FFFE}\\u{FFFF}a<]{0,6}",
+                "[<>&\"'=/ \\n\\r\\t$:.a-z-]{0,12}",
+                Just("x><script>alert(1)</script><y".to_owned()),
+            ]
+        }
+
+        /// What XML 1.0 can carry of `text` (the renderer drops the rest).
+        fn xml_text(text: &str) -> String {
+            text.chars().filter(|c| is_xml_char(*c)).collect()
+        }
+
+        fn reply_and_params(pairs: &[(String, String)], values: &[String]) -> (Reply, Params) {
+            let mut seen = std::collections::HashSet::new();
+            let unique = pairs
+                .iter()
+                .filter(|(n, _)| seen.insert(n.clone()))
+                .cloned();
+            let params = Params::from_pairs(unique).expect("each name once");
+            let row: Vec<Cell> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Cell::with_orig(&format!("c{i}"), v.clone(), v.clone()))
+                .collect();
+            let reply = Reply::List {
+                rows: vec![row],
+                paging: None,
+            };
+            (reply, params)
+        }
+
+        proptest! {
+            #[test]
+            fn no_parameter_becomes_markup_in_any_format(
+                pairs in proptest::collection::vec((text(), text()), 0..6),
+                values in proptest::collection::vec(text(), 0..4),
+                error_object in text(),
+                error_msg in text(),
+            ) {
+                let (reply, params) = reply_and_params(&pairs, &values);
+                let echoed: Vec<(String, String)> = params
+                    .echoable()
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect();
+                // xml: parses, `tparams` holds exactly the echoable parameters, each value as text.
+                let xml = render(&reply, &params, Format::Xml);
+                let doc = roxmltree::Document::parse(&xml)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {xml}")))?;
+                let tparams = doc.descendants().find(|n| n.has_tag_name("tparams"))
+                    .ok_or_else(|| TestCaseError::fail("no tparams"))?;
+                let got: Vec<(String, String)> = tparams
+                    .children()
+                    .filter(|n| n.is_element())
+                    .map(|n| (n.tag_name().name().to_owned(), n.text().unwrap_or_default().to_owned()))
+                    .collect();
+                let want: Vec<(String, String)> = echoed
+                    .iter()
+                    .map(|(n, v)| (n.clone(), xml_text(v)))
+                    .collect();
+                prop_assert_eq!(&got, &want);
+                let elem = doc.descendants().find(|n| n.has_tag_name("elem"))
+                    .ok_or_else(|| TestCaseError::fail("no elem"))?;
+                prop_assert_eq!(elem.children().filter(|n| n.is_element()).count(), values.len());
+                // json: parses, and the same parameters come back under the same keys.
+                let json: serde_json::Value = serde_json::from_str(&render(&reply, &params, Format::Json))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for (name, value) in &echoed {
+                    prop_assert_eq!(json["doc"]["tparams"][name]["$"].as_str(), Some(value.as_str()));
+                }
+                let keys = json["doc"]["tparams"]
+                    .as_object()
+                    .map_or(0, |m| m.keys().filter(|k| !k.starts_with('$')).count());
+                prop_assert_eq!(keys, echoed.len());
+                serde_json::from_str::<serde_json::Value>(&render(&reply, &params, Format::JsonData))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                // text: one line per row, and an error is one line.
+                prop_assert_eq!(render(&reply, &params, Format::Text).lines().count(), 1);
+                let error = Reply::Error(ErrorReply {
+                    kind: "value".into(),
+                    object: error_object.clone(),
+                    value: error_msg.clone(),
+                    lang: Lang::En,
+                    msg: error_msg.clone(),
+                });
+                prop_assert_eq!(render(&error, &params, Format::Text).lines().count(), 1);
+                let xml = render(&error, &params, Format::Xml);
+                let doc = roxmltree::Document::parse(&xml)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {xml}")))?;
+                let error_node = doc.descendants().find(|n| n.has_tag_name("error"))
+                    .ok_or_else(|| TestCaseError::fail("no error"))?;
+                prop_assert_eq!(
+                    error_node.attribute("object").map(str::to_owned),
+                    Some(xml_text(&error_object))
+                );
+            }
+
+            #[test]
+            fn whatever_is_sent_the_parsed_request_renders_as_a_document(
+                query in "[a-z%&=0-9A-F<>\"'+]{0,80}",
+                body in proptest::collection::vec(any::<u8>(), 0..200),
+            ) {
+                if let Ok(params) = crate::billmgr::request::parse(Some(&query), None, &body) {
+                    let (reply, _) = reply_and_params(&[], &[]);
+                    let xml = render(&reply, &params, Format::Xml);
+                    prop_assert!(roxmltree::Document::parse(&xml).is_ok(), "{}", xml);
+                    let json = render(&reply, &params, Format::Json);
+                    prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok(), "{}", json);
+                }
+            }
+        }
     }
 }

@@ -33,10 +33,13 @@ impl Cell {
     }
 }
 
-/// The paging of a list, echoed as `p_elems`, `p_num`, `p_cnt`, `p_sort`, `p_order`.
+/// The paging of a list, echoed as `p_elems`, `p_num`, `p_cnt`, `p_sort`, `p_order`, and
+/// `p_elems_exact`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Paging {
     pub elems: u64,
+    /// False when `elems` is a lower bound (the count stopped at its cap).
+    pub exact: bool,
     pub num: u32,
     pub cnt: u32,
     pub sort: String,

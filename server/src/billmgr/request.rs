@@ -1,13 +1,20 @@
-//! Reading a `/billmgr` request: the query string and the body (form-encoded or a JSON object)
-//! into one list of parameters. Strict where BILLmanager scripts could be silently misread:
-//! bad percent-encoding, invalid UTF-8, a parameter given twice, or a body over the limit are
-//! refused, and the caller gets an error document saying which.
+//! Reading a `/billmgr` request: the query string and the body (form-encoded, multipart, or a
+//! JSON object) into one list of parameters. Strict where BILLmanager scripts could be silently
+//! misread: bad percent-encoding, invalid UTF-8, a parameter given twice with different values,
+//! a malformed multipart body, or a body over the limit are refused, and the caller gets an
+//! error document saying which. Every step is linear in the input: a request is read before
+//! anyone is authenticated, so it must cost no more than its size.
+
+use std::collections::HashMap;
 
 /// The largest request body read, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Parameters never echoed back (in `tparams`) or logged.
 pub const SECRET_PARAMS: [&str; 5] = ["password", "authinfo", "auth", "key", "secret"];
+
+/// The longest parameter name echoed back in `tparams`.
+pub const MAX_ECHOED_NAME: usize = 64;
 
 /// Why a request could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,20 +25,26 @@ pub enum RequestError {
     NotUtf8,
     /// The body is larger than [`MAX_BODY_BYTES`].
     TooLarge,
-    /// The parameter appears more than once.
+    /// The parameter appears more than once, with different values.
     Duplicate(String),
     /// A JSON body that is not an object of scalar values.
     BadJson,
+    /// A `multipart/form-data` body that cannot be read (no boundary, a part without a name,
+    /// a broken part).
+    BadMultipart,
 }
 
 /// The request's parameters, in the order given, each name once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    /// Where each name is in `pairs`: one lookup per parameter keeps reading linear.
+    index: HashMap<String, usize>,
 }
 
 impl Params {
-    /// Builds parameters from pairs, refusing a repeated name.
+    /// Builds parameters from pairs; a name repeated with the same value is one parameter, with
+    /// another value it is refused.
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Params, RequestError> {
@@ -43,19 +56,20 @@ impl Params {
     }
 
     fn push(&mut self, name: String, value: String) -> Result<(), RequestError> {
-        if self.pairs.iter().any(|(n, _)| *n == name) {
-            return Err(RequestError::Duplicate(name));
+        match self.index.get(&name) {
+            Some(&at) if self.pairs[at].1 == value => Ok(()),
+            Some(_) => Err(RequestError::Duplicate(name)),
+            None => {
+                self.index.insert(name.clone(), self.pairs.len());
+                self.pairs.push((name, value));
+                Ok(())
+            }
         }
-        self.pairs.push((name, value));
-        Ok(())
     }
 
     /// The value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.index.get(name).map(|&at| self.pairs[at].1.as_str())
     }
 
     /// The value of `name` if given and not blank.
@@ -68,21 +82,39 @@ impl Params {
         self.non_empty(name).is_some()
     }
 
-    /// Every parameter except the secret ones, for `tparams`.
+    /// The parameters a list echoes in `tparams`: every one except the secret ones and those
+    /// whose name is not a plain identifier ([`is_plain_name`]), which no BILLmanager function
+    /// takes and which could not be an element name.
     pub fn echoable(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs
             .iter()
-            .filter(|(n, _)| !SECRET_PARAMS.contains(&n.as_str()))
+            .filter(|(n, _)| is_plain_name(n) && !SECRET_PARAMS.contains(&n.as_str()))
             .map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    /// Adds the pairs of `other`, refusing names already present.
+    /// Adds the pairs of `other`; a name already present must have the same value.
     pub fn merge(mut self, other: Params) -> Result<Params, RequestError> {
         for (name, value) in other.pairs {
             self.push(name, value)?;
         }
         Ok(self)
     }
+}
+
+/// True for a name that is safe as an XML element name and a JSON key in every output format:
+/// an ASCII letter or `_`, then letters, digits, `_`, `.` or `-`, at most [`MAX_ECHOED_NAME`]
+/// characters, and not starting with `xml` (reserved by XML).
+pub fn is_plain_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let Some(first) = bytes.first() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || *first == b'_')
+        && bytes.len() <= MAX_ECHOED_NAME
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && !bytes[..bytes.len().min(3)].eq_ignore_ascii_case(b"xml")
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -160,7 +192,46 @@ pub fn parse_json(input: &[u8]) -> Result<Params, RequestError> {
     Ok(params)
 }
 
-/// Reads the parameters of a request from its query string and body.
+/// Parses a `multipart/form-data` body (PHP's curl with an array of fields, Python `requests`
+/// with `files=`): each part is one parameter, its content the value (UTF-8; a file's content
+/// too). `content_type` carries the boundary.
+pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, RequestError> {
+    use futures_util::FutureExt;
+    let boundary = multer::parse_boundary(content_type).map_err(|_| RequestError::BadMultipart)?;
+    let chunk = bytes::Bytes::copy_from_slice(body);
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(chunk) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    // The whole body is one chunk already in memory, so nothing here ever waits: each step is
+    // polled once. A step that did wait would be a bug, and is refused rather than blocked on.
+    let mut params = Params::default();
+    loop {
+        let field = multipart
+            .next_field()
+            .now_or_never()
+            .ok_or(RequestError::BadMultipart)?
+            .map_err(|_| RequestError::BadMultipart)?;
+        let Some(field) = field else {
+            return Ok(params);
+        };
+        let name = field
+            .name()
+            .filter(|n| !n.is_empty())
+            .ok_or(RequestError::BadMultipart)?
+            .to_owned();
+        let value = field
+            .bytes()
+            .now_or_never()
+            .ok_or(RequestError::BadMultipart)?
+            .map_err(|_| RequestError::BadMultipart)?;
+        let value = String::from_utf8(value.to_vec()).map_err(|_| RequestError::NotUtf8)?;
+        params.push(name, value)?;
+    }
+}
+
+/// Reads the parameters of a request from its query string and body. A parameter may be in
+/// both (scripts put `func` and `out` in the query and repeat them in the body): with the same
+/// value it is one parameter, with another it is refused.
 pub fn parse(
     query: Option<&str>,
     content_type: Option<&str>,
@@ -170,9 +241,15 @@ pub fn parse(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(from_query);
     }
-    let is_json = content_type.is_some_and(|ct| ct.trim_start().starts_with("application/json"))
-        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let from_body = if is_json {
+    let media = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let from_body = if media == "multipart/form-data" {
+        parse_multipart(content_type.unwrap_or_default(), body)?
+    } else if media == "application/json"
+        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    {
         parse_json(body)?
     } else {
         parse_form(body)?
@@ -242,6 +319,16 @@ mod tests {
             parse(Some("a=1"), None, b"a=2"),
             Err(RequestError::Duplicate("a".into()))
         );
+    }
+
+    #[test]
+    fn a_parameter_repeated_with_the_same_value_is_one_parameter() {
+        let p = parse(Some("func=auth&out=xml"), None, b"func=auth&username=u").expect("ok");
+        assert_eq!(
+            (p.get("func"), p.get("out"), p.get("username")),
+            (Some("auth"), Some("xml"), Some("u"))
+        );
+        assert_eq!(p.echoable().count(), 3);
     }
 
     #[test]

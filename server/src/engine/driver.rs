@@ -74,6 +74,9 @@ pub fn operation_json(job: &Job, with_secret: bool) -> serde_json::Value {
     json!({
         "operation": {
             "id": c.operation_id,
+            // This run's token: a module that keeps it can tell a repeated run of one attempt
+            // from a new attempt (see docs/engine.md on exactly-once).
+            "attempt": c.token,
             "intname": c.intname.raw(),
             "trycount": c.trycount,
             "manual": c.manual,
@@ -99,31 +102,55 @@ pub fn mask(text: &str, secret: Option<&str>) -> String {
 /// The most output an attempt keeps: its last 64 KiB.
 pub const LOG_TAIL_BYTES: usize = 64 * 1024;
 
-/// The last [`LOG_TAIL_BYTES`] of a stream.
-#[derive(Debug, Default)]
+/// The last [`LOG_TAIL_BYTES`] of a stream, with the module's secret masked *before* the cut:
+/// the tail keeps as many bytes more than the limit as the secret is long, so that a secret
+/// straddling the cut is still whole when it is masked, and only then is the text cut.
+#[derive(Debug)]
 pub struct Tail {
     bytes: Vec<u8>,
     dropped: bool,
+    secret: Option<String>,
 }
 
 impl Tail {
-    /// Appends, dropping the oldest bytes past the limit.
+    /// A tail that will mask `secret` (none: nothing to mask).
+    pub fn new(secret: Option<&str>) -> Tail {
+        Tail {
+            bytes: Vec::new(),
+            dropped: false,
+            secret: secret.filter(|s| !s.is_empty()).map(str::to_owned),
+        }
+    }
+
+    fn keep(&self) -> usize {
+        LOG_TAIL_BYTES + self.secret.as_ref().map_or(0, String::len)
+    }
+
+    /// Appends, dropping the oldest bytes past the limit (and the secret's margin).
     pub fn push(&mut self, chunk: &[u8]) {
         self.bytes.extend_from_slice(chunk);
-        if self.bytes.len() > LOG_TAIL_BYTES {
-            let cut = self.bytes.len() - LOG_TAIL_BYTES;
+        let keep = self.keep();
+        if self.bytes.len() > keep {
+            let cut = self.bytes.len() - keep;
             self.bytes.drain(..cut);
             self.dropped = true;
         }
     }
 
-    /// The text kept (invalid UTF-8 replaced), saying when the start was dropped.
+    /// The text kept (invalid UTF-8 replaced), the secret masked, at most [`LOG_TAIL_BYTES`]
+    /// of it, saying when the start was dropped.
     pub fn text(&self) -> String {
-        let text = String::from_utf8_lossy(&self.bytes);
-        if self.dropped {
+        let raw = String::from_utf8_lossy(&self.bytes);
+        let masked = mask(&raw, self.secret.as_deref());
+        let mut start = masked.len().saturating_sub(LOG_TAIL_BYTES);
+        while !masked.is_char_boundary(start) {
+            start += 1;
+        }
+        let text = &masked[start..];
+        if self.dropped || start > 0 {
             format!("[... earlier output dropped]\n{text}")
         } else {
-            text.into_owned()
+            text.to_owned()
         }
     }
 }
@@ -143,8 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_cut_in_two_by_the_tail_is_still_masked() {
+        let secret = "s3cr3t-value";
+        for split in 1..secret.len() {
+            let mut tail = Tail::new(Some(secret));
+            tail.push(&vec![b'a'; 100]);
+            tail.push(secret.as_bytes());
+            // Exactly enough after it that the 64 KiB cut falls `split` bytes into the secret.
+            tail.push(&vec![b'b'; LOG_TAIL_BYTES - (secret.len() - split)]);
+            let text = tail.text();
+            let kept = text
+                .strip_prefix("[... earlier output dropped]\n")
+                .expect("the start was dropped");
+            assert!(
+                kept.chars().all(|c| matches!(c, 'a' | 'b' | '*')),
+                "split {split}: part of the secret survived the cut"
+            );
+            assert!(kept.len() <= LOG_TAIL_BYTES);
+        }
+    }
+
+    #[test]
     fn the_tail_keeps_the_last_64_kib() {
-        let mut tail = Tail::default();
+        let mut tail = Tail::new(None);
         tail.push(&vec![b'a'; LOG_TAIL_BYTES]);
         tail.push(b"end");
         let text = tail.text();

@@ -20,6 +20,9 @@ use tokio::sync::watch;
 
 use super::driver::{cancelled, mask, operation_json, Cancel, Driver, Job, Tail};
 
+/// The `PATH` a module runs with.
+pub const MODULE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 /// Runs programs.
 pub struct ExecDriver {
     grace: Duration,
@@ -54,6 +57,11 @@ impl ExecDriver {
             .arg(claim.item_id.to_string())
             .arg("--runningoperation")
             .arg(claim.operation_id.to_string())
+            // Nothing of the server's environment (its database URL and password among it): a
+            // module gets a path, a locale and its operation.
+            .env_clear()
+            .env("PATH", MODULE_PATH)
+            .env("LANG", "C.UTF-8")
             .env("BILLOPS_OPERATION", operation_json(job, true).to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -90,7 +98,9 @@ impl Driver for ExecDriver {
                 };
             }
         };
-        let tail = Arc::new(Mutex::new(Tail::default()));
+        // The module's process group has the module's pid as its id (`process_group(0)`).
+        let group = child.id();
+        let tail = Arc::new(Mutex::new(Tail::new(secret)));
         let readers = [
             child
                 .stdout
@@ -119,11 +129,15 @@ impl Driver for ExecDriver {
         for reader in readers.into_iter().flatten() {
             let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
         }
+        // Whatever the module left running in its group (a child in the background) ends with
+        // it: nothing of a finished run keeps running unseen.
+        if terminated.is_none() {
+            kill_group(group, rustix::process::Signal::KILL);
+        }
         let mut log = tail.lock().map(|t| t.text()).unwrap_or_default();
         if let Some(how) = terminated {
             log.push_str(&format!("\n[billops] {how}\n"));
         }
-        let log = mask(&log, secret);
         match ending {
             Ending::Exited(status) if status.success() => RunResult::Ok { log },
             Ending::Exited(status) => {
@@ -173,6 +187,13 @@ impl ExecDriver {
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let _ = child.wait().await;
         "killed the module (SIGKILL after the grace period)"
+    }
+}
+
+/// Sends `signal` to the process group `group` (a module's), if it still has members.
+fn kill_group(group: Option<u32>, signal: rustix::process::Signal) {
+    if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
+        let _ = rustix::process::kill_process_group(pid, signal);
     }
 }
 

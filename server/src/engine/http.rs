@@ -1,9 +1,19 @@
-//! The `http` driver: POSTs the operation's JSON to the module's URL, signed with HMAC-SHA256
-//! of the body under the module's secret (header `X-Billops-Signature: sha256=<hex>`). A 2xx
+//! The `http` driver: POSTs the operation's JSON to the module's URL (`http://` or `https://`,
+//! TLS with rustls and the system's root certificates), signed under the module's secret. A 2xx
 //! answer is success; any other status, a refused connection or the time limit fails the
-//! attempt, with the status and the body's tail in the log. Plain `http://` only: a module
-//! behind TLS is reached through a local proxy.
+//! attempt, with the status and the answer's last 64 KiB in the log (the answer is read as it
+//! streams and never held whole).
+//!
+//! The signature covers a timestamp, the attempt's token and the body, so that a module can
+//! refuse a stale or repeated request (`docs/engine.md` shows how, in Python and PHP):
+//!
+//! ```text
+//! X-Billops-Timestamp: <unix seconds>
+//! X-Billops-Attempt:   <the attempt's token, also in the body as operation.attempt>
+//! X-Billops-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<attempt>.<body>")>
+//! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::service::engine::RunResult;
@@ -15,22 +25,48 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
 use tokio::sync::watch;
+use tokio_rustls::rustls;
 
 use super::driver::{cancelled, mask, operation_json, Cancel, Driver, Job, Tail};
 
-/// The header carrying the body's signature.
+/// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-billops-signature";
+/// The header carrying the time the request was signed, in Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "x-billops-timestamp";
+/// The header carrying the attempt's token.
+pub const ATTEMPT_HEADER: &str = "x-billops-attempt";
+
+type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
 /// POSTs to modules.
 pub struct HttpDriver {
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
 }
 
 impl HttpDriver {
-    /// A driver with one connection pool for every module.
+    /// A driver with one connection pool for every module, trusting the system's root
+    /// certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` name others).
     pub fn new() -> HttpDriver {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+            Ok(builder) => builder,
+            Err(error) => {
+                // No usable roots on this machine: `https://` modules will fail with an
+                // unknown issuer, which the attempt's log says; `http://` works as before.
+                tracing::warn!(%error, "no system root certificates: https modules cannot be verified");
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                    rustls::ClientConfig::builder_with_provider(provider)
+                        .with_safe_default_protocol_versions()
+                        .unwrap_or_else(|_| unreachable!("ring supports the default versions"))
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                )
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().build();
         HttpDriver {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(connector),
         }
     }
 }
@@ -41,10 +77,11 @@ impl Default for HttpDriver {
     }
 }
 
-/// `sha256=<hex of HMAC-SHA256(body) under secret>`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+/// `sha256=<hex of HMAC-SHA256("<timestamp>.<attempt>.<body>") under secret>`.
+pub fn signature(secret: &str, timestamp: i64, attempt: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{timestamp}.{attempt}.").as_bytes());
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -61,11 +98,20 @@ impl Driver for HttpDriver {
             message: mask(&message, secret),
             log: mask(&log, secret),
         };
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let attempt = job.claim.token.as_str();
         let mut request = hyper::Request::post(url.as_str())
             .header("content-type", "application/json")
-            .header("user-agent", "billops");
+            .header("user-agent", "billops")
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(ATTEMPT_HEADER, attempt);
         if let Some(secret) = secret {
-            request = request.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
+            request = request.header(
+                SIGNATURE_HEADER,
+                signature(secret, timestamp, attempt, body.as_bytes()),
+            );
         }
         let request = match request.body(Full::new(Bytes::from(body))) {
             Ok(request) => request,
@@ -74,11 +120,23 @@ impl Driver for HttpDriver {
                 return failed("module", message.clone(), message);
             }
         };
+        // What has come of the answer so far: kept outside the exchange, so that an answer
+        // still streaming at the time limit leaves its status and tail in the log.
+        let heard: std::sync::Mutex<(Option<hyper::StatusCode>, Tail)> =
+            std::sync::Mutex::new((None, Tail::new(secret)));
         let exchange = async {
             let response = self.client.request(request).await?;
-            let status = response.status();
-            let bytes = response.into_body().collect().await?.to_bytes();
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, bytes))
+            if let Ok(mut heard) = heard.lock() {
+                heard.0 = Some(response.status());
+            }
+            // Read as it streams, keeping only the tail: an answer may be endless.
+            let mut body = response.into_body();
+            while let Some(frame) = body.frame().await {
+                if let (Ok(data), Ok(mut heard)) = (frame?.into_data(), heard.lock()) {
+                    heard.1.push(&data);
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
         };
         let answer = tokio::select! {
             answer = tokio::time::timeout(limit, exchange) => answer,
@@ -90,8 +148,11 @@ impl Driver for HttpDriver {
                 };
             }
         };
-        match answer {
-            Err(_) => failed(
+        let (status, tail) = heard
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (answer, status) {
+            (Err(_), None) => failed(
                 "timeout",
                 format!("The module did not answer within {} s", limit.as_secs()),
                 format!(
@@ -99,14 +160,25 @@ impl Driver for HttpDriver {
                     limit.as_secs()
                 ),
             ),
-            Ok(Err(error)) => failed(
+            (Err(_), Some(status)) => failed(
+                "timeout",
+                format!(
+                    "The module's answer did not end within {} s",
+                    limit.as_secs()
+                ),
+                format!(
+                    "POST {url}\nHTTP {status}\n{}\n[billops] the answer did not end within {} s\n",
+                    tail.text(),
+                    limit.as_secs()
+                ),
+            ),
+            (Ok(Err(error)), _) => failed(
                 "connect",
                 format!("Could not reach the module: {error}"),
                 format!("POST {url}\n[billops] {error}\n"),
             ),
-            Ok(Ok((status, bytes))) => {
-                let mut tail = Tail::default();
-                tail.push(&bytes);
+            (Ok(Ok(())), status) => {
+                let status = status.unwrap_or_default();
                 let log = format!("POST {url}\nHTTP {status}\n{}", tail.text());
                 if status.is_success() {
                     RunResult::Ok {
@@ -122,14 +194,25 @@ impl Driver for HttpDriver {
 
 #[cfg(test)]
 mod tests {
-    use super::signature;
+    use super::*;
 
     #[test]
-    fn the_signature_is_hmac_sha256_in_hex() {
-        // RFC 4231 test case 2.
+    fn the_signature_is_hmac_sha256_of_timestamp_attempt_and_body() {
+        // RFC 4231 test case 2, its message split into timestamp, attempt and body.
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("Jefe", 1, "what do ya want", b"for nothing?"),
+            signature("Jefe", 1, "what do ya want", b"for nothing?"),
+        );
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"Jefe").expect("key");
+        mac.update(b"1.what do ya want.for nothing?");
+        assert_eq!(
+            signature("Jefe", 1, "what do ya want", b"for nothing?"),
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
+        assert_ne!(
+            signature("Jefe", 2, "what do ya want", b"for nothing?"),
+            signature("Jefe", 1, "what do ya want", b"for nothing?"),
+            "another time is another signature"
         );
     }
 }
