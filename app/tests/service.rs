@@ -6,7 +6,7 @@ mod support;
 use app::service::{Actor, ModuleChange, ModuleInput, OperationError, Services};
 use app::store::OperationState;
 use app::types::{
-    AppError, Conflict, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind,
+    AppError, Conflict, FieldError, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind,
     OperationFilter, OperationInput, Status,
 };
 use support::{actor_with, admin, TestDb, T0};
@@ -1040,7 +1040,64 @@ async fn dossiers_link_a_service_its_client_and_its_task(db: &TestDb) {
     );
 }
 
+async fn exec_programs_come_only_from_the_modules_directory(db: &TestDb) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let modules = dir.path().join("modules");
+    std::fs::create_dir(&modules).expect("modules dir");
+    let inside = modules.join("vm.sh");
+    std::fs::write(&inside, "#!/bin/sh\n").expect("write");
+    std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::os::unix::fs::symlink("/bin/sh", modules.join("shell")).expect("symlink");
+    let svc = db.services().with_modules_dir(&modules);
+    let exec = |name: &str, program: &str| ModuleInput::new(name, ModuleKind::Exec, program);
+    let id = svc
+        .add_module(&admin(), &exec("VM", &inside.to_string_lossy()))
+        .await
+        .expect("a program inside is taken");
+    let refused = |result: Result<_, app::service::ModuleError>| match result.map(|_| ()) {
+        Err(e) => AppError::from(e),
+        Ok(()) => panic!("accepted a program outside the modules directory"),
+    };
+    let outside = AppError::Value {
+        fields: vec![FieldError::new(
+            "program",
+            "/bin/true",
+            FieldReason::OutsideModules,
+        )],
+    };
+    assert_eq!(
+        refused(svc.add_module(&admin(), &exec("Host", "/bin/true")).await),
+        outside
+    );
+    let climbing = format!("{}/../../../bin/true", modules.display());
+    assert!(matches!(
+        refused(svc.add_module(&admin(), &exec("Climb", &climbing)).await),
+        AppError::Value { fields } if fields[0].reason == FieldReason::OutsideModules
+    ));
+    let link = modules.join("shell").to_string_lossy().into_owned();
+    assert!(matches!(
+        refused(svc.add_module(&admin(), &exec("Link", &link)).await),
+        AppError::Value { fields } if fields[0].reason == FieldReason::OutsideModules
+    ));
+    let change = ModuleChange {
+        target: Some("/bin/true".into()),
+        ..ModuleChange::default()
+    };
+    assert_eq!(
+        refused(svc.change_module(&admin(), id, &change).await.map(|()| id)),
+        outside,
+        "nor can a module be pointed elsewhere later"
+    );
+    let mut operator = exec("Operator's choice", "/bin/true");
+    operator.outside_modules_dir = true;
+    svc.add_module(&admin(), &operator)
+        .await
+        .expect("the command line's explicit flag");
+}
+
 on_both_databases!(
+    exec_programs_come_only_from_the_modules_directory,
     creating_an_operation_fills_defaults_and_journals,
     every_bad_field_is_named,
     a_second_active_operation_on_a_service_conflicts,

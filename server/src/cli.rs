@@ -28,6 +28,15 @@ pub struct Cli {
         global = true
     )]
     database_url: String,
+    /// The directory `exec` modules' programs must be in (changes over HTTP can name no other
+    /// program on the host; `module add --outside-modules-dir` can, from the command line).
+    #[arg(
+        long,
+        env = "BILLOPS_MODULES_DIR",
+        default_value = "modules",
+        global = true
+    )]
+    modules_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -146,6 +155,9 @@ enum ModuleCommand {
         /// Seconds one run may take.
         #[arg(long, default_value_t = app::service::module::DEFAULT_TIMEOUT_SECS)]
         timeout: i64,
+        /// Accept an `exec` program outside `--modules-dir` (an operator's deliberate choice).
+        #[arg(long)]
+        outside_modules_dir: bool,
     },
     /// List processing modules (secrets masked).
     List,
@@ -203,7 +215,9 @@ async fn open(url: &str) -> anyhow::Result<Services> {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let services = open(&cli.database_url).await?;
+    let services = open(&cli.database_url)
+        .await?
+        .with_modules_dir(&cli.modules_dir);
     let actor = Actor::command_line();
     match cli.command {
         Command::Serve {
@@ -272,6 +286,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     max_running,
                     max_tries,
                     timeout,
+                    outside_modules_dir,
                 },
         } => {
             let (kind, target) = match kind {
@@ -290,6 +305,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_running,
                 max_tries,
                 timeout_secs: timeout,
+                outside_modules_dir,
             };
             let id = services.add_module(&actor, &input).await.map_err(said)?;
             println!("{id}");

@@ -55,7 +55,7 @@ pub fn client_info(request: &Request<Body>, config: HttpConfig) -> ClientInfo {
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .last()
+            .next_back()
             .map(str::to_owned)
     };
     if !config.trust_proxy {

@@ -20,6 +20,8 @@ fn billops(db: &str, args: &[&str]) -> Output {
         .args(args)
         .env("DATABASE_URL", db)
         .env("BILLOPS_LOG", "error")
+        // The repository's modules directory, as `scripts/run` has it (the tests run in server/).
+        .env("BILLOPS_MODULES_DIR", "../modules")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run billops")
@@ -64,6 +66,7 @@ fn register(db: &str) -> (i64, i64, i64) {
             "exec",
             "--program",
             "/bin/true",
+            "--outside-modules-dir",
             "--panel-url",
             "https://vm.example",
         ],
@@ -190,8 +193,35 @@ fn bad_input_fails_with_a_message_on_stderr() {
             "exec",
             "--program",
             "/bin/true",
+            "--outside-modules-dir",
         ],
         "already taken",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "Anywhere",
+            "--kind",
+            "exec",
+            "--program",
+            "/bin/true",
+        ],
+        "must name a program inside the modules directory",
+    );
+    fails_saying(
+        &db.url,
+        &[
+            "module",
+            "add",
+            "Climbing",
+            "--kind",
+            "exec",
+            "--program",
+            "../modules/../scripts/run",
+        ],
+        "inside the modules directory",
     );
     fails_saying(&db.url, &["module", "add", "X", "--kind", "http"], "--url");
     fails_saying(
@@ -217,6 +247,7 @@ fn bad_input_fails_with_a_message_on_stderr() {
             "exec",
             "--program",
             "/bin/true",
+            "--outside-modules-dir",
             "--max-running",
             "0",
         ],

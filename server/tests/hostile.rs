@@ -815,3 +815,41 @@ async fn tls_serves_the_api_with_hsts_and_secure_cookies() {
     );
     assert!(answer.contains("\"auth\":"), "{answer}");
 }
+
+#[tokio::test]
+async fn an_admin_account_cannot_make_any_program_on_the_host_a_module() {
+    let site = site().await;
+    let modules = site._dir.path().join("modules");
+    std::fs::create_dir(&modules).expect("modules dir");
+    let services = site.services.clone().with_modules_dir(&modules);
+    let options = server::config::site_options("127.0.0.1:0".parse().expect("addr"));
+    let router = server::router::router(services, options);
+    for call in [
+        format!(
+            "func=processing.edit&sok=ok&{BOSS}&name=Shell&module=exec&target=/bin/sh&out=JSONdata"
+        ),
+        format!("func=processing.edit&sok=ok&{BOSS}&elid=1&target=/usr/bin/env&out=JSONdata"),
+    ] {
+        let response = router
+            .clone()
+            .oneshot(
+                Request::get(format!("/billmgr?{call}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(
+            (&json["error"]["type"], &json["error"]["object"]),
+            (&"value".into(), &"program".into()),
+            "{call}: {json}"
+        );
+    }
+}

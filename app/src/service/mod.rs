@@ -74,6 +74,8 @@ pub struct Services {
     throttle: Arc<session::LoginThrottle>,
     /// How long a session lasts at most, in milliseconds ([`session::SESSION_LIFETIME_MILLIS`]).
     session_lifetime: i64,
+    /// Where `exec` programs must live (none: anywhere, as in tests that make their own).
+    modules_dir: Option<Arc<std::path::Path>>,
     /// This node's name: in leases and in change messages.
     node: Arc<str>,
     changes: tokio::sync::broadcast::Sender<engine::Changed>,
@@ -87,6 +89,7 @@ impl Services {
             clock,
             throttle: Arc::default(),
             session_lifetime: session::SESSION_LIFETIME_MILLIS,
+            modules_dir: None,
             node: format!("{}-{:08x}", hostname(), rand::random::<u32>()).into(),
             changes: tokio::sync::broadcast::channel(1024).0,
         }
@@ -95,6 +98,12 @@ impl Services {
     /// The same services, with sessions that end `millis` after they were opened.
     pub fn with_session_lifetime(mut self, millis: i64) -> Services {
         self.session_lifetime = millis.max(1);
+        self
+    }
+
+    /// The same services, taking `exec` programs only from inside `dir`.
+    pub fn with_modules_dir(mut self, dir: &std::path::Path) -> Services {
+        self.modules_dir = Some(Arc::from(dir));
         self
     }
 

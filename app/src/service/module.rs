@@ -52,6 +52,9 @@ pub struct ModuleInput {
     pub max_running: i64,
     pub max_tries: i64,
     pub timeout_secs: i64,
+    /// An `exec` program may lie outside the modules directory: only the command line sets this,
+    /// on an operator's explicit flag.
+    pub outside_modules_dir: bool,
 }
 
 impl ModuleInput {
@@ -66,7 +69,20 @@ impl ModuleInput {
             max_running: DEFAULT_MAX_RUNNING,
             max_tries: DEFAULT_MAX_TRIES,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            outside_modules_dir: false,
         }
+    }
+}
+
+/// True when `program` is a file inside `dir` once both are resolved to their real places:
+/// `..` and symbolic links are followed first, so neither can lead out.
+pub fn is_inside_modules_dir(dir: &std::path::Path, program: &str) -> bool {
+    match (
+        dir.canonicalize(),
+        std::path::Path::new(program).canonicalize(),
+    ) {
+        (Ok(dir), Ok(real)) => real.starts_with(&dir) && real.is_file(),
+        _ => false,
     }
 }
 
@@ -147,6 +163,22 @@ fn taken_or_store(error: StoreError, name: &str) -> ModuleError {
 }
 
 impl Services {
+    /// Refuses an `exec` program outside the modules directory (when one is configured): a
+    /// module is run by the server, so an admin account must not be able to name any program
+    /// on the host.
+    fn check_program(&self, m: &ModuleRecord) -> Result<(), ModuleError> {
+        match (&self.modules_dir, m.kind) {
+            (Some(dir), ModuleKind::Exec) if !is_inside_modules_dir(dir, &m.target) => {
+                Err(ModuleError::Invalid(vec![FieldError::new(
+                    "program",
+                    &m.target,
+                    FieldReason::OutsideModules,
+                )]))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Registers a processing module (switched on); returns its id.
     pub async fn add_module(&self, actor: &Actor, input: &ModuleInput) -> Result<i64, ModuleError> {
         actor.require_admin()?;
@@ -168,6 +200,9 @@ impl Services {
             enabled: true,
         };
         validate(&record)?;
+        if !input.outside_modules_dir {
+            self.check_program(&record)?;
+        }
         let entry = self.journal(
             actor,
             "processing.edit",
@@ -211,6 +246,9 @@ impl Services {
         m.timeout_secs = change.timeout_secs.unwrap_or(m.timeout_secs);
         m.enabled = change.enabled.unwrap_or(m.enabled);
         validate(&m)?;
+        if change.target.is_some() {
+            self.check_program(&m)?;
+        }
         // The journal says which fields changed, never the secret's value.
         let mut fields = Vec::new();
         for (name, changed) in [

@@ -33,6 +33,8 @@ pub enum FieldReason {
     Taken,
     /// Not a usable `http://` or `https://` URL.
     BadUrl,
+    /// Not a program inside the configured modules directory.
+    OutsideModules,
 }
 
 /// One refused field: its name (as in the API) and why.
@@ -106,6 +108,12 @@ impl FieldError {
             }
             (FieldReason::BadUrl, Lang::Ru) => {
                 format!("Поле '{f}' должно содержать адрес http:// или https://")
+            }
+            (FieldReason::OutsideModules, Lang::En) => {
+                format!("The field '{f}' must name a program inside the modules directory")
+            }
+            (FieldReason::OutsideModules, Lang::Ru) => {
+                format!("Поле '{f}' должно указывать на программу в каталоге модулей")
             }
         }
     }

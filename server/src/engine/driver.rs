@@ -174,7 +174,7 @@ mod tests {
         let secret = "s3cr3t-value";
         for split in 1..secret.len() {
             let mut tail = Tail::new(Some(secret));
-            tail.push(&vec![b'a'; 100]);
+            tail.push(&[b'a'; 100]);
             tail.push(secret.as_bytes());
             // Exactly enough after it that the 64 KiB cut falls `split` bytes into the secret.
             tail.push(&vec![b'b'; LOG_TAIL_BYTES - (secret.len() - split)]);
