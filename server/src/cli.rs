@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands. Each subcommand is a thin adapter over the
 //! service layer; errors come back as the service's message, in English.
 
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +72,10 @@ enum Command {
         /// The PEM private key of `--tls-cert`.
         #[arg(long, env = "BILLOPS_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Seconds running modules get to finish after SIGTERM (or Ctrl-C) before they are
+        /// stopped and returned for a restart.
+        #[arg(long, env = "BILLOPS_SHUTDOWN_SECS", default_value_t = 10)]
+        shutdown_secs: u64,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -213,11 +218,35 @@ async fn open(url: &str) -> anyhow::Result<Services> {
     Ok(Services::new(store, Arc::new(SystemClock)))
 }
 
+/// Opens the database for a server node: while it cannot be reached (a node started before its
+/// database, a database restarting), says so and tries again, waiting longer each time (up to
+/// 30 s), instead of exiting.
+async fn open_patiently(url: &str) -> Services {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match open(url).await {
+            Ok(services) => return services,
+            Err(error) => {
+                tracing::warn!(
+                    error = %format!("{error:#}"),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "the database cannot be reached yet; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let services = open(&cli.database_url)
-        .await?
-        .with_modules_dir(&cli.modules_dir);
+    let services = if matches!(cli.command, Command::Serve { .. }) {
+        open_patiently(&cli.database_url).await
+    } else {
+        open(&cli.database_url).await?
+    }
+    .with_modules_dir(&cli.modules_dir);
     let actor = Actor::command_line();
     match cli.command {
         Command::Serve {
@@ -229,6 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             trust_proxy,
             tls_cert,
             tls_key,
+            shutdown_secs,
         } => {
             let config = EngineConfig {
                 workers,
@@ -246,7 +276,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let hours = i64::try_from(session_hours).unwrap_or(720);
             let services = services.with_session_lifetime(hours * 3_600_000);
-            serve(services, listen, config, http, tls).await
+            let shutdown = Duration::from_secs(shutdown_secs);
+            serve(services, listen, config, http, tls, shutdown).await
         }
         Command::Migrate => {
             println!("database is up to date ({})", services.store().backend());
@@ -412,14 +443,15 @@ async fn demo(
     Ok(())
 }
 
-/// Serves HTTP until Ctrl-C, with the engine and upkeep (idle sessions, statistics) in the
-/// background.
+/// Serves HTTP until SIGTERM or Ctrl-C, with the engine and upkeep (idle sessions, statistics)
+/// in the background; then stops gracefully (see [`Engine::shutdown`]) and returns.
 async fn serve(
     services: Services,
     listen: SocketAddr,
     engine: EngineConfig,
     http: HttpConfig,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    shutdown: Duration,
 ) -> anyhow::Result<()> {
     let options = crate::config::site_options(listen);
     if !std::path::Path::new(&*options.site_root)
@@ -443,33 +475,64 @@ async fn serve(
         }
     });
     let drivers = Drivers::real(engine.grace);
-    let _engine = Engine::start(services.clone(), engine, drivers);
+    let engine = Engine::start(services.clone(), engine, drivers);
     let app = crate::router::router_with(services, options, http)
         .into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr().unwrap_or(listen);
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let stop_requested = async move {
+        let mut stopped = http_stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
     };
-    match tls {
+    let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
         None => {
             // On stdout, plainly: scripts that start the server on port 0 read the address here.
             println!("billops listening on http://{bound}");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            Box::pin(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop_requested)
+                    .into_future(),
+            )
         }
         Some(config) => {
             use axum::serve::ListenerExt;
             // `tap_io` (doing nothing) gives the TLS listener axum's `ConnectInfo<SocketAddr>`.
             let listener = crate::tls::TlsListener::new(listener, config)?.tap_io(|_| {});
             println!("billops listening on https://{bound}");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            Box::pin(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop_requested)
+                    .into_future(),
+            )
         }
+    };
+    let mut server = server;
+    tokio::select! {
+        result = &mut server => return result.context("the HTTP server failed"),
+        signal = stop_signal() => tracing::info!(signal, "shutting down: no new claims, running modules get {} s", shutdown.as_secs()),
     }
-    .context("the HTTP server failed")
+    let _ = stop_http.send(true);
+    engine.shutdown(shutdown).await;
+    // Open connections (a live event stream) get a moment to close; then the node exits anyway.
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM (a service manager stopping the node) or SIGINT (Ctrl-C); says which.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for signals: the node stops only when killed");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
 }

@@ -1,14 +1,23 @@
-//! Nothing is lost and nothing runs twice when nodes die: `billops serve` processes drain a
-//! queue of operations whose module records each execution, one node is killed (SIGKILL) in the
-//! middle and started again. On PostgreSQL two nodes share the database; on SQLite there is one.
-//! Afterwards: every operation is done, each with exactly one successful attempt; executions of
-//! one service never overlapped (the killed node's modules die with it). The number of
-//! operations is `BILLOPS_KILL_TEST_OPS` (default 1,000; never fewer than 200).
+//! The fault matrix: nothing is lost and nothing succeeds twice when nodes and the database fail.
+//! `billops serve` processes drain a queue of operations whose module records each execution
+//! (start, end, SIGTERM), and faults strike one after another, each after a share of the queue
+//! has drained:
+//! - on SQLite (one node): the node is killed (SIGKILL) and started again;
+//! - on PostgreSQL (two nodes): a node is killed and started again; the other is frozen
+//!   (SIGSTOP) for longer than its lease, then thawed; every database session is terminated
+//!   (`pg_terminate_backend`); and, when `BILLOPS_TEST_POSTGRES_RESTART` names the command
+//!   (`scripts/test` sets it for the cluster it starts), PostgreSQL is restarted.
+//!
+//! Afterwards: the current list is empty; every operation has exactly one successful attempt; a
+//! module ran to success twice only where the first run ended while its node was frozen (the
+//! engine fences its node's writes, not a module's own side effects); executions of one service
+//! never overlapped; every node still runs and answers HTTP. The number of operations is
+//! `BILLOPS_KILL_TEST_OPS` (default 1,000; never fewer than 200).
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,10 +42,63 @@ fn now_ns() -> u128 {
         .as_nanos()
 }
 
-/// A `billops serve` node on `url`, its log in `dir`.
-fn node(url: &str, dir: &Path, name: &str) -> Child {
+/// A running `billops serve` node and where it said it listens.
+struct Node {
+    child: Child,
+    out: std::path::PathBuf,
+}
+
+impl Node {
+    /// The address the node printed (`billops listening on http://ADDR`), once it has.
+    async fn address(&self) -> String {
+        let mut found = String::new();
+        wait_until("the node to listen", Duration::from_secs(60), async || {
+            found = std::fs::read_to_string(&self.out)
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("billops listening on http://"))
+                .unwrap_or_default()
+                .to_owned();
+            !found.is_empty()
+        })
+        .await;
+        found
+    }
+
+    /// True when the node answers a page over HTTP (its login form).
+    async fn answers(&self) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.address().await;
+        let Ok(mut stream) = tokio::net::TcpStream::connect(&address).await else {
+            return false;
+        };
+        let request =
+            format!("GET /login HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer));
+        read.await.is_ok() && answer.starts_with(b"HTTP/1.1 200")
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, signal).expect("signal the node");
+    }
+}
+
+/// A `billops serve` node on `url`, its log and output in `dir`.
+fn node(url: &str, dir: &Path, name: &str) -> Node {
+    node_with(url, dir, name, &[])
+}
+
+/// A node with more command-line arguments.
+fn node_with(url: &str, dir: &Path, name: &str, extra: &[&str]) -> Node {
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("node log");
-    Command::new(env!("CARGO_BIN_EXE_billops"))
+    let out = dir.join(format!("{name}.out"));
+    let stdout = std::fs::File::create(&out).expect("node output");
+    let child = Command::new(env!("CARGO_BIN_EXE_billops"))
         .args([
             "serve",
             "--listen",
@@ -47,12 +109,41 @@ fn node(url: &str, dir: &Path, name: &str) -> Child {
             "1",
         ])
         .args(["--workers", &WORKERS.to_string()])
+        .args(extra)
         .env("DATABASE_URL", url)
         .env("BILLOPS_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(log)
         .spawn()
-        .expect("start billops serve")
+        .expect("start billops serve");
+    Node { child, out }
+}
+
+/// What strikes the nodes while they drain the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Fault {
+    /// The first node is killed (SIGKILL) and started again.
+    Kill,
+    /// The last node is stopped (SIGSTOP) for longer than its lease, then continued.
+    Freeze,
+    /// Every session of the database is terminated (PostgreSQL), as a pooler restart does.
+    DropSessions { admin_url: String, database: String },
+    /// PostgreSQL restarts (a minor upgrade) by this shell command.
+    RestartDatabase(String),
+}
+
+/// Runs `sql` with psql as the admin.
+fn psql(admin_url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(admin_url)
+        .args(["-qtAc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Registers a recording module and `n` due operations, one per service; returns the log path.
@@ -125,12 +216,12 @@ async fn queue(store: &Arc<dyn Store>, dir: &Path, n: usize) -> std::path::PathB
     record
 }
 
+/// How many operations are current; while the database is away (a restart), as many as can be.
 async fn current(store: &dyn Store) -> u64 {
     store
         .page_operations(&ListQuery::default(), 100_000)
         .await
-        .expect("count")
-        .1
+        .map_or(u64::MAX, |(_, total)| total)
 }
 
 async fn wait_until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
@@ -151,32 +242,86 @@ struct Run {
     stopped: bool,
 }
 
-/// Runs the drain on `url` with `nodes` nodes, killing and restarting the first.
-async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
+/// Runs the drain on `url` with `nodes` nodes through `faults`, one after another.
+async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
     let n = operations_wanted();
     let store = app::store::connect(url).await.expect("open");
     store.migrate().await.expect("migrate");
     let record = queue(&store, dir, n).await;
-    let mut children: Vec<Child> = (0..nodes)
+    let mut children: Vec<Node> = (0..nodes)
         .map(|i| node(url, dir, &format!("node{i}")))
         .collect();
-    wait_until(
-        "a quarter of the queue to drain",
-        Duration::from_secs(120),
-        async || current(&*store).await <= (n - n / 4) as u64,
-    )
-    .await;
-    children[0].kill().expect("SIGKILL node 0");
-    let killed_at = now_ns();
-    children[0].wait().expect("reap node 0");
-    children[0] = node(url, dir, "node0-again");
-    wait_until("the queue to drain", Duration::from_secs(300), async || {
+    let mut killed_at = 0;
+    // When each fault struck and ended, by kind.
+    let mut windows: Vec<(&'static str, u128, u128)> = Vec::new();
+    let share = n / (faults.len() + 2);
+    for (i, fault) in faults.iter().enumerate() {
+        let left = (n - share * (i + 1)) as u64;
+        wait_until(
+            &format!("{left} operations left before {fault:?}"),
+            Duration::from_secs(300),
+            async || current(&*store).await <= left,
+        )
+        .await;
+        eprintln!(
+            "fault: {fault:?} with {} operations left",
+            current(&*store).await
+        );
+        let from = now_ns();
+        let kind = match fault {
+            Fault::Kill => {
+                children[0].child.kill().expect("SIGKILL node 0");
+                killed_at = now_ns();
+                children[0].child.wait().expect("reap node 0");
+                children[0] = node(url, dir, &format!("node0-after-fault{i}"));
+                "kill"
+            }
+            Fault::Freeze => {
+                let last = children.last().expect("a node");
+                last.signal(rustix::process::Signal::STOP);
+                // Three leases (2 s each): another node rescues what it held.
+                tokio::time::sleep(Duration::from_secs(6)).await;
+                last.signal(rustix::process::Signal::CONT);
+                "freeze"
+            }
+            Fault::DropSessions {
+                admin_url,
+                database,
+            } => {
+                psql(
+                    admin_url,
+                    &format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+                    ),
+                );
+                "sessions dropped"
+            }
+            Fault::RestartDatabase(command) => {
+                let status = Command::new("sh")
+                    .args(["-c", command])
+                    .status()
+                    .expect("restart the database");
+                assert!(status.success(), "{command} failed");
+                "database restart"
+            }
+        };
+        windows.push((kind, from, now_ns()));
+    }
+    let drained = wait_until("the queue to drain", Duration::from_secs(300), async || {
         current(&*store).await == 0
-    })
-    .await;
-    for child in &mut children {
-        let _ = child.kill();
-        let _ = child.wait();
+    });
+    drained.await;
+    for (i, node) in children.iter_mut().enumerate() {
+        assert!(
+            node.child.try_wait().expect("node state").is_none(),
+            "node {i} exited: a node never exits because its database went away"
+        );
+        assert!(node.answers().await, "node {i} no longer answers HTTP");
+    }
+    for node in &mut children {
+        let _ = node.child.kill();
+        let _ = node.child.wait();
     }
 
     // Every operation done, exactly once.
@@ -234,6 +379,51 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
             other => panic!("odd record {other}"),
         }
     }
+    // A module ran to success twice only where its first run ended while its node could not
+    // write the finish: frozen, or killed just after the run ended (the engine fences its
+    // node's writes, not a module's own side effects).
+    let mut finished: HashMap<i64, Vec<u128>> = HashMap::new();
+    for run in runs.values().filter(|r| !r.stopped) {
+        if let Some(end) = run.end {
+            finished.entry(run.operation).or_default().push(end);
+        }
+    }
+    // A finish is written in a batch a moment after the run: a run that ended shortly before
+    // the fault may not have been written yet either.
+    let before = 1_000_000_000;
+    let node_fault = |end: u128| {
+        windows.iter().any(|(kind, from, to)| {
+            matches!(*kind, "kill" | "freeze") && end + before >= *from && end <= *to
+        })
+    };
+    let mut twice = 0;
+    for (operation, mut ends) in finished {
+        ends.sort();
+        if ends.len() > 1 {
+            twice += 1;
+            let relative: Vec<String> = ends
+                .iter()
+                .map(|end| {
+                    let near: Vec<String> = windows
+                        .iter()
+                        .map(|(kind, from, _)| {
+                            format!(
+                                "{:+} ms from the {kind}",
+                                (*end as i128 - *from as i128) / 1_000_000
+                            )
+                        })
+                        .collect();
+                    near.join(", ")
+                })
+                .collect();
+            assert!(
+                ends[..ends.len() - 1].iter().all(|end| node_fault(*end)),
+                "operation {operation}: finished {} times, not because a node was frozen or \
+                 killed: {relative:?}",
+                ends.len()
+            );
+        }
+    }
     // An execution cut short (killed with its node, or stopped because its node lost the lease)
     // never counts as a success: each belongs to an attempt of its operation that did not end
     // well. Only the killed node's executions end without a word, and it ran at most WORKERS.
@@ -271,9 +461,10 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
         }
     }
     eprintln!(
-        "{n} operations, {nodes} node(s), one killed: {interrupted} runs interrupted, \
-         {unfinished} module executions killed with it, {stopped} stopped for a lost lease, none lost, \
-         none done twice"
+        "{n} operations, {nodes} node(s), faults {faults:?}: {interrupted} runs interrupted, \
+         {unfinished} module executions killed with their node, {stopped} stopped for a lost \
+         lease, {twice} run to success twice (a first run's finish lost with a frozen or killed \
+         node), none lost, none recorded as done twice"
     );
 }
 
@@ -281,11 +472,11 @@ async fn drain_with_a_kill(url: &str, dir: &Path, nodes: usize) {
 async fn a_killed_sqlite_node_loses_nothing_and_runs_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("kill.db").display());
-    drain_with_a_kill(&url, dir.path(), 1).await;
+    drain_through(&url, dir.path(), 1, &[Fault::Kill]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_postgres_nodes_share_the_queue_and_survive_a_kill() {
+async fn two_postgres_nodes_survive_a_kill_a_freeze_dropped_sessions_and_a_restart() {
     let Ok(admin_url) = std::env::var("BILLOPS_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("CI").is_err() && std::env::var("BILLOPS_SKIP_POSTGRES").is_ok(),
@@ -294,25 +485,164 @@ async fn two_postgres_nodes_share_the_queue_and_survive_a_kill() {
         return;
     };
     let name = format!("billops_kill_{}", std::process::id());
-    let psql = |sql: &str| {
-        let out = Command::new("psql")
-            .arg(&admin_url)
-            .args(["-qtAc", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {name}"));
-    psql(&format!("CREATE DATABASE {name}"));
+    psql(&admin_url, &format!("DROP DATABASE IF EXISTS {name}"));
+    psql(&admin_url, &format!("CREATE DATABASE {name}"));
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("the PostgreSQL URL names no database"),
     };
+    let mut faults = vec![
+        Fault::Kill,
+        Fault::Freeze,
+        Fault::DropSessions {
+            admin_url: admin_url.clone(),
+            database: name.clone(),
+        },
+    ];
+    match std::env::var("BILLOPS_TEST_POSTGRES_RESTART") {
+        Ok(command) if !command.trim().is_empty() => faults.push(Fault::RestartDatabase(command)),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI starts its own PostgreSQL: BILLOPS_TEST_POSTGRES_RESTART must say how to restart it"
+            );
+            eprintln!("not restarting PostgreSQL: BILLOPS_TEST_POSTGRES_RESTART is not set");
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
-    drain_with_a_kill(&url, dir.path(), 2).await;
-    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    drain_through(&url, dir.path(), 2, &faults).await;
+    // The server may still be coming back from the restart.
+    wait_until(
+        "PostgreSQL to answer",
+        Duration::from_secs(60),
+        async || {
+            Command::new("psql")
+                .arg(&admin_url)
+                .args(["-qtAc", "select 1"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        },
+    )
+    .await;
+    psql(&admin_url, &format!("DROP DATABASE {name} WITH (FORCE)"));
+}
+
+/// Writes an executable script.
+fn script(path: &Path, body: &str) -> String {
+    std::fs::write(path, format!("#!/usr/bin/env bash\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_told_to_stop_finishes_what_it_can_and_returns_the_rest_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("stop.db").display());
+    let store = app::store::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let services = Services::new(store.clone(), Arc::new(SystemClock));
+    let admin = Actor::command_line();
+    let client = services.add_client(&admin, "Client", None).await.unwrap();
+    let mut ops = Vec::new();
+    for (name, seconds) in [("quick", 1), ("slow", 120)] {
+        let program = script(
+            &dir.path().join(format!("{name}.sh")),
+            &format!("sleep {seconds}"),
+        );
+        let module = services
+            .add_module(&admin, &ModuleInput::new(name, ModuleKind::Exec, &program))
+            .await
+            .unwrap();
+        let item = services
+            .add_item(
+                &admin,
+                client,
+                module,
+                "vds",
+                &format!("{name}.example"),
+                ItemStatus::Ordered,
+            )
+            .await
+            .unwrap();
+        let input = app::types::OperationInput {
+            intname: Some("open".into()),
+            item: Some(item.to_string()),
+            ..Default::default()
+        };
+        ops.push(services.create_operation(&admin, &input).await.unwrap());
+    }
+    let mut node = node_with(&url, dir.path(), "stopping", &["--shutdown-secs", "4"]);
+    wait_until("both modules to run", Duration::from_secs(60), async || {
+        let mut running = 0;
+        for op in &ops {
+            let attempts = store.list_attempts(*op).await.unwrap_or_default();
+            running += attempts
+                .iter()
+                .filter(|a| a.outcome == AttemptOutcome::Running)
+                .count();
+        }
+        running == 2
+    })
+    .await;
+    let asked = Instant::now();
+    node.signal(rustix::process::Signal::TERM);
+    let status = loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(20),
+            "the node did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a node told to stop exits 0: {status}");
+    let quick = store.get_operation(ops[0]).await.unwrap().unwrap();
+    assert_eq!(
+        quick.state,
+        OperationState::Done,
+        "the quick run finished within the grace"
+    );
+    let slow = store.get_operation(ops[1]).await.unwrap().unwrap();
+    assert_eq!(
+        slow.state,
+        OperationState::Error,
+        "the slow run was returned"
+    );
+    assert!(!slow.fields.manual);
+    assert!(
+        slow.next_run_at.0 <= services.now().0,
+        "due again at once, not after a lease"
+    );
+    let attempts = store.list_attempts(ops[1]).await.unwrap();
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Interrupted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_its_database_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = dir.path().join("not-yet");
+    let url = format!("sqlite://{}", later.join("late.db").display());
+    let mut node = node(&url, dir.path(), "early");
+    let log = dir.path().join("early.log");
+    wait_until(
+        "the node to say it waits",
+        Duration::from_secs(30),
+        async || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("the database cannot be reached yet")
+        },
+    )
+    .await;
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "still running, waiting"
+    );
+    std::fs::create_dir(&later).unwrap();
+    let address = node.address().await;
+    assert!(!address.is_empty());
+    assert!(node.answers().await);
+    let _ = node.child.kill();
+    let _ = node.child.wait();
 }

@@ -107,6 +107,8 @@ struct Shared {
     running: Mutex<HashMap<String, watch::Sender<Option<Cancel>>>>,
     /// Wakes the claimer: a change somewhere, or a slot freed.
     wake: Notify,
+    /// Set by [`Engine::shutdown`]: claim nothing more.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
             drivers,
             running: Mutex::new(HashMap::new()),
             wake: Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         let relay = shared.services.clone();
         let mut tasks = vec![
@@ -143,9 +146,49 @@ impl Engine {
         Engine { shared, tasks }
     }
 
-    /// How many modules this node is running now.
+    /// How many modules this node is running now (until their ends are recorded).
     pub fn running(&self) -> usize {
         self.shared.running.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Stops the engine gracefully: claims nothing more, lets the running modules finish within
+    /// `grace`, then stops the rest (`exec`: SIGTERM, SIGKILL after the driver's grace) and
+    /// records them as interrupted, due again at once, so that another node (or this one, when
+    /// it is back) runs them without waiting for a lease to run out.
+    pub async fn shutdown(self, grace: Duration) {
+        self.shared
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.wake.notify_waiters();
+        let left = self.settled(grace).await;
+        if left > 0 {
+            tracing::info!(left, "stopping the modules still running");
+            if let Ok(running) = self.shared.running.lock() {
+                for cancel in running.values() {
+                    cancel.send_if_modified(|c| set_once(c, Cancel::LeaseLost));
+                }
+            }
+            // Each driver ends its module within its own grace; then the finish is written.
+            let left = self
+                .settled(self.shared.config.grace + Duration::from_secs(5))
+                .await;
+            if left > 0 {
+                tracing::warn!(
+                    left,
+                    "runs not recorded at shutdown: their leases will run out"
+                );
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+
+    /// Waits at most `limit` for every run to be recorded; says how many are left.
+    async fn settled(&self, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        while self.running() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.running()
     }
 }
 
@@ -153,6 +196,9 @@ impl Engine {
 async fn claimer(shared: Arc<Shared>, done: mpsc::UnboundedSender<FinishedRun>) {
     let node = shared.services.node().to_owned();
     loop {
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let free = shared.slots.available_permits();
         let mut claimed = 0;
         if free > 0 {
@@ -281,15 +327,20 @@ async fn finisher(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<Finishe
     }
 }
 
-/// Records one batch of finished runs, retrying while that can still matter.
+/// Records one batch of finished runs. A write that fails (the database restarting, its
+/// sessions dropped) is tried again, backing off up to 2 s, for up to a minute: each finish
+/// names its attempt's token, so a late write changes nothing once another node has rescued
+/// the operation, and until then it spares the module a second run.
 async fn record(shared: &Shared, batch: &[FinishedRun]) {
     let started = Instant::now();
+    let mut wait = Duration::from_millis(100);
     loop {
         match shared.services.finish_runs(batch).await {
             Ok(_) => break,
-            Err(error) if started.elapsed() < shared.config.lease => {
+            Err(error) if started.elapsed() < RECORD_PATIENCE => {
                 tracing::warn!(%error, "recording finished runs failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
             }
             Err(error) => {
                 tracing::error!(%error, count = batch.len(), "giving up recording finished runs");
@@ -303,6 +354,9 @@ async fn record(shared: &Shared, batch: &[FinishedRun]) {
         }
     }
 }
+
+/// How long a finish that cannot be written is tried again.
+const RECORD_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Renews this node's leases every third of the lease, and at once (at most every 200 ms)
 /// when something changed, to hear stop requests quickly. Cancels runs whose lease is gone or
