@@ -256,6 +256,8 @@ test('log in as client opens the client area in a new tab, showing only that cli
   ]);
   await tab.waitForURL(/\/client$/);
   await expect(tab.locator('.page')).toHaveAttribute('data-ready', 'true');
+  // As rel="noopener": the new tab has no handle on the admin's tab.
+  expect(await tab.evaluate(() => window.opener === null)).toBe(true);
   await expect(tab.locator('h1')).toContainText(client);
   const services = tab.locator('#client-services tbody tr');
   expect(await services.count()).toBeGreaterThan(0);

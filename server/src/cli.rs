@@ -454,14 +454,13 @@ async fn serve(
     shutdown: Duration,
 ) -> anyhow::Result<()> {
     let options = crate::config::site_options(listen);
-    if !std::path::Path::new(&*options.site_root)
-        .join(&*options.site_pkg_dir)
-        .exists()
-    {
-        tracing::warn!(
+    match crate::config::check_site(&options) {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
             site_root = %options.site_root,
             "no built site here: pages render but do not hydrate (build with `cargo leptos build`)"
-        );
+        ),
+        Err(error) => bail!(error),
     }
     let upkeep = services.clone();
     tokio::spawn(async move {

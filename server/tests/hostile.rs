@@ -853,3 +853,134 @@ async fn an_admin_account_cannot_make_any_program_on_the_host_a_module() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_login_form_counts_failures_by_the_clients_address_too() {
+    local(async {
+        let site = site().await;
+        let form = |user: &str| {
+            from(
+                [198, 51, 100, 20],
+                Request::post("/api/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "text/html")
+                    .body(Body::from(format!(
+                        "username={user}&password=wrong-password"
+                    )))
+                    .expect("request"),
+            )
+        };
+        // A different name each time: only the address can add them up.
+        for i in 0..app::service::session::THROTTLE_FAILURES {
+            site.send(form(&format!("guess{i}"))).await;
+        }
+        let right = |ip| {
+            from(
+                ip,
+                Request::get(
+                    "/billmgr?func=auth&username=boss&password=long-password&out=JSONdata",
+                )
+                .body(Body::empty())
+                .expect("request"),
+            )
+        };
+        let blocked = site.send(right([198, 51, 100, 20])).await;
+        assert!(blocked.body.contains("Too many"), "{}", blocked.body);
+        let elsewhere = site.send(right([198, 51, 100, 21])).await;
+        assert!(elsewhere.body.contains("\"auth\""), "{}", elsewhere.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_list_says_when_its_count_stopped_short() {
+    use app::store::{NewItem, OperationFields, OperationState};
+    let site = site().await;
+    let store = site.services.store().clone();
+    let a = Actor::command_line();
+    let module = site
+        .services
+        .add_module(
+            &a,
+            &app::service::ModuleInput::new("Bulk", ModuleKind::Exec, "/bin/true"),
+        )
+        .await
+        .expect("module");
+    let client = site
+        .services
+        .add_client(&a, "Bulk", None)
+        .await
+        .expect("client");
+    let n = 1_200;
+    let items: Vec<NewItem> = (0..n)
+        .map(|i| NewItem {
+            client_id: client,
+            module_id: module,
+            itemtype: "vds".into(),
+            name: format!("bulk{i}.example"),
+            status: ItemStatus::Ordered,
+            created: T0,
+        })
+        .collect();
+    store.bulk_insert_items(&items).await.expect("items");
+    let ops: Vec<_> = store
+        .list_items(Some(client))
+        .await
+        .expect("items")
+        .iter()
+        .map(|item| {
+            (
+                OperationFields {
+                    intname: app::types::Intname::Open,
+                    item_id: item.id,
+                    client_id: client,
+                    module_id: module,
+                    itemtype: "vds".into(),
+                    cdate: T0,
+                    trycount: 0,
+                    manual: false,
+                    comment: String::new(),
+                },
+                OperationState::Waiting,
+                None,
+            )
+        })
+        .collect();
+    store
+        .bulk_insert_operations(&ops)
+        .await
+        .expect("operations");
+    let site = &site;
+    let page = |query: &'static str| async move {
+        let doc: serde_json::Value = serde_json::from_str(
+            &site
+                .get(&format!(
+                    "func=runningoperation&{BOSS}&out=sjson&p_cnt=10&{query}"
+                ))
+                .await,
+        )
+        .expect("json");
+        (
+            doc["doc"]["p_elems"]["$"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            doc["doc"]["p_elems_exact"]["$"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let (elems, exact) = page("p_num=1").await;
+    assert_eq!(
+        exact, "off",
+        "1,201 operations, counted up to 1,000 past the page"
+    );
+    assert!(elems.parse::<u64>().expect("a number") < 1_201);
+    let (elems, exact) = page("p_num=120").await;
+    assert_eq!(
+        (elems.as_str(), exact.as_str()),
+        ("1201", "on"),
+        "near the end it is exact"
+    );
+}

@@ -2,7 +2,8 @@
 //! `billops serve` processes drain a queue of operations whose module records each execution
 //! (start, end, SIGTERM), and faults strike one after another, each after a share of the queue
 //! has drained:
-//! - on SQLite (one node): the node is killed (SIGKILL) and started again;
+//! - on SQLite (one node): the node is killed (SIGKILL) and started again; and, in a run of its
+//!   own on a tmpfs of 32 MiB, the disk fills up twice for longer than a lease (as root);
 //! - on PostgreSQL (two nodes): a node is killed and started again; the other is frozen
 //!   (SIGSTOP) for longer than its lease, then thawed; every database session is terminated
 //!   (`pg_terminate_backend`); and, when `BILLOPS_TEST_POSTGRES_RESTART` names the command
@@ -130,6 +131,38 @@ enum Fault {
     DropSessions { admin_url: String, database: String },
     /// PostgreSQL restarts (a minor upgrade) by this shell command.
     RestartDatabase(String),
+    /// The file system holding the (SQLite) database fills up for a while, then has room again.
+    DiskFull(std::path::PathBuf),
+}
+
+/// How long a file-system fault lasts: longer than a lease (2 s), so that the node also
+/// cannot renew and stops its modules.
+const FS_FAULT: Duration = Duration::from_secs(4);
+
+/// A tmpfs of `mib` MiB mounted at `at` for the life of this value (root only).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, mib: u32) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("mount");
+        assert!(
+            status.success(),
+            "mounting a tmpfs at {} failed",
+            at.display()
+        );
+        Tmpfs(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
 }
 
 /// Runs `sql` with psql as the admin.
@@ -297,6 +330,17 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
                 );
                 "sessions dropped"
             }
+            Fault::DiskFull(at) => {
+                use std::io::Write;
+                let filler = at.join("filler");
+                let mut file = std::fs::File::create(&filler).expect("filler");
+                let chunk = vec![0u8; 64 * 1024];
+                while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
+                drop(file);
+                tokio::time::sleep(FS_FAULT).await;
+                std::fs::remove_file(&filler).expect("room again");
+                "disk full"
+            }
             Fault::RestartDatabase(command) => {
                 let status = Command::new("sh")
                     .args(["-c", command])
@@ -348,7 +392,7 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
         not_ok.insert(*id, attempts.len() - ok);
     }
     assert!(
-        interrupted >= 1,
+        interrupted >= 1 || !faults.contains(&Fault::Kill),
         "the kill interrupted no run: it was not mid-run"
     );
 
@@ -473,6 +517,24 @@ async fn a_killed_sqlite_node_loses_nothing_and_runs_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("kill.db").display());
     drain_through(&url, dir.path(), 1, &[Fault::Kill]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_node_rides_out_a_full_disk() {
+    if !rustix::process::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root: the file-system faults need a tmpfs of their own"
+        );
+        eprintln!("not run: mounting a tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("fs");
+    let _mount = Tmpfs::mount(&at, 32);
+    let url = format!("sqlite://{}", at.join("faults.db").display());
+    let faults = [Fault::DiskFull(at.clone()), Fault::DiskFull(at.clone())];
+    drain_through(&url, dir.path(), 1, &faults).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

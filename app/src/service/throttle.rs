@@ -317,4 +317,35 @@ mod tests {
         }
         assert!(throttle.keys() <= MAX_KEYS, "{} keys", throttle.keys());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_password_checks_run_at_once_than_there_are_turns() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let throttle = std::sync::Arc::new(LoginThrottle::default());
+        let now = std::sync::Arc::new(AtomicUsize::new(0));
+        let most = std::sync::Arc::new(AtomicUsize::new(0));
+        let checks = (0..(3 * MAX_VERIFYING)).map(|_| {
+            let (throttle, now, most) = (throttle.clone(), now.clone(), most.clone());
+            tokio::spawn(async move {
+                throttle
+                    .verify(move || {
+                        let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(at_once, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        true
+                    })
+                    .await
+            })
+        });
+        for check in checks.collect::<Vec<_>>() {
+            assert_eq!(
+                check.await.expect("task"),
+                Some(true),
+                "every check got its turn"
+            );
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=MAX_VERIFYING).contains(&most), "{most} checks at once");
+    }
 }

@@ -227,34 +227,82 @@ fn write_xml(node: &Node, out: &mut String) {
 /// Children that are arrays in JSON even when there is only one.
 const ALWAYS_ARRAYS: [&str; 4] = ["elem", "param", "slist", "val"];
 
-fn to_json(node: &Node) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
+/// Writes `text` as a JSON string.
+fn json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes an element as BILLmanager's JSON: attributes under `"$name"`, text under `"$"`,
+/// children by name in the order first seen, a name given once an object (unless it is one of
+/// [`ALWAYS_ARRAYS`]), given more an array. Written straight into the output, and linear
+/// however many distinct names there are (`tparams` echoes the caller's).
+fn write_json(node: &Node, out: &mut String) {
+    out.push('{');
+    let mut first = true;
+    let mut key = |name: &str, out: &mut String| {
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        json_string(name, out);
+        out.push(':');
+    };
     for (name, value) in &node.attrs {
-        map.insert(format!("${name}"), value.clone().into());
+        key(&format!("${name}"), out);
+        json_string(value, out);
     }
     if node.children.is_empty() || node.text.as_deref().is_some_and(|t| !t.is_empty()) {
-        map.insert("$".into(), node.text.clone().unwrap_or_default().into());
+        key("$", out);
+        json_string(node.text.as_deref().unwrap_or(""), out);
     }
-    // Children grouped by name in the order first seen; the index keeps this linear however
-    // many distinct names there are (`tparams` echoes the caller's).
-    let mut groups: Vec<(&str, Vec<serde_json::Value>)> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // Names given more than once, with where each of their elements is.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for child in &node.children {
-        let at = *index.entry(child.name.as_str()).or_insert_with(|| {
-            groups.push((child.name.as_str(), Vec::new()));
-            groups.len() - 1
-        });
-        groups[at].1.push(to_json(child));
+        *seen.entry(child.name.as_str()).or_default() += 1;
     }
-    for (name, values) in groups {
-        let value = if values.len() == 1 && !ALWAYS_ARRAYS.contains(&name) {
-            values.into_iter().next().unwrap_or_default()
-        } else {
-            values.into()
-        };
-        map.insert(name.to_owned(), value);
+    let mut repeated: std::collections::HashMap<&str, Vec<&Node>> =
+        std::collections::HashMap::new();
+    for child in &node.children {
+        if seen[child.name.as_str()] > 1 || ALWAYS_ARRAYS.contains(&child.name.as_str()) {
+            repeated.entry(child.name.as_str()).or_default().push(child);
+        }
     }
-    map.into()
+    for child in &node.children {
+        let name = child.name.as_str();
+        match repeated.remove(name) {
+            Some(group) => {
+                key(name, out);
+                out.push('[');
+                for (i, member) in group.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json(member, out);
+                }
+                out.push(']');
+            }
+            // The rest of a group already written.
+            None if seen[name] > 1 || ALWAYS_ARRAYS.contains(&name) => {}
+            None => {
+                key(name, out);
+                write_json(child, out);
+            }
+        }
+    }
+    out.push('}');
 }
 
 fn flat(cells: &[Cell]) -> serde_json::Value {
@@ -357,7 +405,12 @@ pub fn render(reply: &Reply, params: &Params, format: Format) -> String {
             out.push('\n');
             out
         }
-        Format::Json => serde_json::json!({ "doc": to_json(&doc(reply, params)) }).to_string(),
+        Format::Json => {
+            let mut out = String::from("{\"doc\":");
+            write_json(&doc(reply, params), &mut out);
+            out.push('}');
+            out
+        }
         Format::JsonData => json_data(reply).to_string(),
         Format::Text => text(reply),
     }

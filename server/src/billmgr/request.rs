@@ -5,7 +5,7 @@
 //! error document saying which. Every step is linear in the input: a request is read before
 //! anyone is authenticated, so it must cost no more than its size.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// The largest request body read, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,12 +34,133 @@ pub enum RequestError {
     BadMultipart,
 }
 
+/// Where a name or a value lies in [`Params`]' text.
+type Span = (u32, u32);
+
 /// The request's parameters, in the order given, each name once.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Every decoded name and value lies in one string, so reading a request costs a handful of
+/// allocations however many parameters it has; names are found through their hashes (under a
+/// key random per request, so no one can make them collide), kept sorted beside the pairs.
+#[derive(Clone, Debug, Default)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
-    /// Where each name is in `pairs`: one lookup per parameter keeps reading linear.
-    index: HashMap<String, usize>,
+    text: String,
+    /// Each parameter once, in the order first given: (name, value).
+    pairs: Vec<(Span, Span)>,
+    /// (hash of the name, index in `pairs`), sorted: a lookup is a binary search.
+    by_name: Vec<(u64, u32)>,
+    hasher: std::hash::RandomState,
+}
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Params) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Params {}
+
+/// Parameters as they are read, before repeats are checked.
+#[derive(Default)]
+struct Collector {
+    text: String,
+    pairs: Vec<(Span, Span)>,
+    /// Reused for each percent-decoded component.
+    scratch: Vec<u8>,
+}
+
+impl Collector {
+    fn span(&mut self, text: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        (start, self.text.len() as u32)
+    }
+
+    fn push(&mut self, name: &str, value: &str) {
+        let name = self.span(name);
+        let value = self.span(value);
+        self.pairs.push((name, value));
+    }
+
+    /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space) into the text.
+    fn decode(&mut self, component: &[u8]) -> Result<Span, RequestError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let mut i = 0;
+        while i < component.len() {
+            match component[i] {
+                b'+' => scratch.push(b' '),
+                b'%' => {
+                    let high = component.get(i + 1).copied().and_then(hex);
+                    let low = component.get(i + 2).copied().and_then(hex);
+                    match (high, low) {
+                        (Some(h), Some(l)) => scratch.push(h * 16 + l),
+                        _ => return Err(RequestError::BadEncoding),
+                    }
+                    i += 2;
+                }
+                b => scratch.push(b),
+            }
+            i += 1;
+        }
+        let text = std::str::from_utf8(&scratch).map_err(|_| RequestError::NotUtf8)?;
+        let span = self.span(text);
+        self.scratch = scratch;
+        Ok(span)
+    }
+
+    /// The parameters, each name once: a name repeated with the same value is one parameter,
+    /// with another value the request is refused. Sorting by (hash, name, position) brings
+    /// repeats together, so this costs O(n log n) whatever the names are.
+    fn finish(self) -> Result<Params, RequestError> {
+        let hasher = std::hash::RandomState::new();
+        let text = self.text;
+        let raw = self.pairs;
+        let at = |span: Span| &text[span.0 as usize..span.1 as usize];
+        let mut order: Vec<(u64, u32)> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (hasher.hash_one(at(*name)), i as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| at(raw[a.1 as usize].0).cmp(at(raw[b.1 as usize].0)))
+                .then(a.1.cmp(&b.1))
+        });
+        let mut keep = vec![true; raw.len()];
+        let mut first = 0;
+        for i in 1..order.len() {
+            let (name, value) = raw[order[i].1 as usize];
+            let (first_name, first_value) = raw[order[first].1 as usize];
+            if order[i].0 == order[first].0 && at(name) == at(first_name) {
+                if at(value) != at(first_value) {
+                    return Err(RequestError::Duplicate(at(name).to_owned()));
+                }
+                keep[order[i].1 as usize] = false;
+            } else {
+                first = i;
+            }
+        }
+        let mut index = vec![0u32; raw.len()];
+        let mut pairs = Vec::with_capacity(raw.len());
+        for (i, pair) in raw.iter().enumerate() {
+            if keep[i] {
+                index[i] = pairs.len() as u32;
+                pairs.push(*pair);
+            }
+        }
+        let by_name = order
+            .into_iter()
+            .filter(|(_, i)| keep[*i as usize])
+            .map(|(hash, i)| (hash, index[i as usize]))
+            .collect();
+        Ok(Params {
+            text,
+            pairs,
+            by_name,
+            hasher,
+        })
+    }
 }
 
 impl Params {
@@ -48,28 +169,42 @@ impl Params {
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Params, RequestError> {
-        let mut params = Params::default();
+        let mut collector = Collector::default();
         for (name, value) in pairs {
-            params.push(name, value)?;
+            collector.push(&name, &value);
         }
-        Ok(params)
+        collector.finish()
     }
 
-    fn push(&mut self, name: String, value: String) -> Result<(), RequestError> {
-        match self.index.get(&name) {
-            Some(&at) if self.pairs[at].1 == value => Ok(()),
-            Some(_) => Err(RequestError::Duplicate(name)),
-            None => {
-                self.index.insert(name.clone(), self.pairs.len());
-                self.pairs.push((name, value));
-                Ok(())
-            }
-        }
+    fn at(&self, span: Span) -> &str {
+        &self.text[span.0 as usize..span.1 as usize]
+    }
+
+    /// Every parameter, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (self.at(*n), self.at(*v)))
+    }
+
+    /// How many parameters there are.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True without parameters.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
 
     /// The value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.index.get(name).map(|&at| self.pairs[at].1.as_str())
+        let hash = self.hasher.hash_one(name);
+        let start = self.by_name.partition_point(|(h, _)| *h < hash);
+        self.by_name[start..]
+            .iter()
+            .take_while(|(h, _)| *h == hash)
+            .map(|(_, i)| self.pairs[*i as usize])
+            .find(|(n, _)| self.at(*n) == name)
+            .map(|(_, v)| self.at(v))
     }
 
     /// The value of `name` if given and not blank.
@@ -86,18 +221,17 @@ impl Params {
     /// whose name is not a plain identifier ([`is_plain_name`]), which no BILLmanager function
     /// takes and which could not be an element name.
     pub fn echoable(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs
-            .iter()
-            .filter(|(n, _)| is_plain_name(n) && !SECRET_PARAMS.contains(&n.as_str()))
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+        self.iter()
+            .filter(|(n, _)| is_plain_name(n) && !SECRET_PARAMS.contains(n))
     }
 
     /// Adds the pairs of `other`; a name already present must have the same value.
-    pub fn merge(mut self, other: Params) -> Result<Params, RequestError> {
-        for (name, value) in other.pairs {
-            self.push(name, value)?;
+    pub fn merge(self, other: Params) -> Result<Params, RequestError> {
+        let mut collector = Collector::default();
+        for (name, value) in self.iter().chain(other.iter()) {
+            collector.push(name, value);
         }
-        Ok(self)
+        collector.finish()
     }
 }
 
@@ -126,40 +260,29 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+/// Decodes one form component into a string of its own (for the lenient [`first_value`]).
 fn decode(component: &[u8]) -> Result<String, RequestError> {
-    let mut out = Vec::with_capacity(component.len());
-    let mut i = 0;
-    while i < component.len() {
-        match component[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let high = component.get(i + 1).copied().and_then(hex);
-                let low = component.get(i + 2).copied().and_then(hex);
-                match (high, low) {
-                    (Some(h), Some(l)) => out.push(h * 16 + l),
-                    _ => return Err(RequestError::BadEncoding),
-                }
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| RequestError::NotUtf8)
+    let mut collector = Collector::default();
+    collector.decode(component)?;
+    Ok(collector.text)
 }
 
 /// Parses a query string or form body. Empty pieces (`a=1&&b=2`) are skipped.
 pub fn parse_form(input: &[u8]) -> Result<Params, RequestError> {
-    let mut params = Params::default();
+    let mut collector = Collector {
+        text: String::with_capacity(input.len()),
+        ..Collector::default()
+    };
     for piece in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match piece.iter().position(|b| *b == b'=') {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &b""[..]),
         };
-        params.push(decode(name)?, decode(value)?)?;
+        let name = collector.decode(name)?;
+        let value = collector.decode(value)?;
+        collector.pairs.push((name, value));
     }
-    Ok(params)
+    collector.finish()
 }
 
 /// The first value of `name` in a query string, read leniently (other pieces may be malformed):
@@ -178,7 +301,7 @@ pub fn parse_json(input: &[u8]) -> Result<Params, RequestError> {
     let serde_json::Value::Object(map) = value else {
         return Err(RequestError::BadJson);
     };
-    let mut params = Params::default();
+    let mut collector = Collector::default();
     for (name, value) in map {
         let text = match value {
             serde_json::Value::String(s) => s,
@@ -187,9 +310,9 @@ pub fn parse_json(input: &[u8]) -> Result<Params, RequestError> {
             serde_json::Value::Null => String::new(),
             _ => return Err(RequestError::BadJson),
         };
-        params.push(name, text)?;
+        collector.push(&name, &text);
     }
-    Ok(params)
+    collector.finish()
 }
 
 /// Parses a `multipart/form-data` body (PHP's curl with an array of fields, Python `requests`
@@ -204,7 +327,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, Reques
     let mut multipart = multer::Multipart::new(stream, boundary);
     // The whole body is one chunk already in memory, so nothing here ever waits: each step is
     // polled once. A step that did wait would be a bug, and is refused rather than blocked on.
-    let mut params = Params::default();
+    let mut collector = Collector::default();
     loop {
         let field = multipart
             .next_field()
@@ -212,7 +335,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, Reques
             .ok_or(RequestError::BadMultipart)?
             .map_err(|_| RequestError::BadMultipart)?;
         let Some(field) = field else {
-            return Ok(params);
+            return collector.finish();
         };
         let name = field
             .name()
@@ -224,8 +347,8 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, Reques
             .now_or_never()
             .ok_or(RequestError::BadMultipart)?
             .map_err(|_| RequestError::BadMultipart)?;
-        let value = String::from_utf8(value.to_vec()).map_err(|_| RequestError::NotUtf8)?;
-        params.push(name, value)?;
+        let value = std::str::from_utf8(&value).map_err(|_| RequestError::NotUtf8)?;
+        collector.push(&name, value);
     }
 }
 
