@@ -257,12 +257,38 @@ async fn current(store: &dyn Store) -> u64 {
         .map_or(u64::MAX, |(_, total)| total)
 }
 
-async fn wait_until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+async fn wait_until(what: &str, limit: Duration, check: impl AsyncFnMut() -> bool) {
+    assert!(waited(limit, check).await, "timed out waiting for: {what}");
+}
+
+/// True once `check` holds; false when `limit` passed first.
+async fn waited(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        if Instant::now() >= deadline {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    true
+}
+
+/// The last lines of every node's log in `dir`, to say why a run did not end.
+fn node_logs(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("--- {}\n", path.display()));
+            for line in &lines[lines.len().saturating_sub(15)..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// One execution of the recording module (by operation and process id).
@@ -290,12 +316,15 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
     let share = n / (faults.len() + 2);
     for (i, fault) in faults.iter().enumerate() {
         let left = (n - share * (i + 1)) as u64;
-        wait_until(
-            &format!("{left} operations left before {fault:?}"),
-            Duration::from_secs(300),
-            async || current(&*store).await <= left,
-        )
+        let ready = waited(Duration::from_secs(300), async || {
+            current(&*store).await <= left
+        })
         .await;
+        assert!(
+            ready,
+            "timed out waiting for {left} operations left before {fault:?}\n{}",
+            node_logs(dir)
+        );
         eprintln!(
             "fault: {fault:?} with {} operations left",
             current(&*store).await
@@ -352,10 +381,16 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
         };
         windows.push((kind, from, now_ns()));
     }
-    let drained = wait_until("the queue to drain", Duration::from_secs(300), async || {
+    let drained = waited(Duration::from_secs(300), async || {
         current(&*store).await == 0
-    });
-    drained.await;
+    })
+    .await;
+    assert!(
+        drained,
+        "the queue did not drain: {} left\n{}",
+        current(&*store).await,
+        node_logs(dir)
+    );
     for (i, node) in children.iter_mut().enumerate() {
         assert!(
             node.child.try_wait().expect("node state").is_none(),

@@ -29,6 +29,24 @@ impl SqliteStore {
             .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A connection must come back outside any transaction. One that failed to commit
+            // (a full disk: SQLite may already have rolled back, so sqlx's own ROLLBACK fails
+            // and it goes on counting a transaction) would otherwise hold the write lock, or
+            // think it does, and every later write would find the database locked. A ROLLBACK
+            // that succeeds here means exactly that: the connection is closed, a fresh one
+            // takes its place. On a healthy connection it fails at once ("no transaction").
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    match conn.execute("ROLLBACK").await {
+                        Ok(_) => {
+                            tracing::warn!("a connection came back inside a transaction: closed");
+                            Ok(false)
+                        }
+                        Err(_) => Ok(true),
+                    }
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(SqliteStore {

@@ -51,6 +51,9 @@ struct Node {
     attrs: Vec<(String, String)>,
     text: Option<String>,
     children: Vec<Node>,
+    /// No two children share a name (`tparams`: the request's parameters, each once), so JSON
+    /// output needs no grouping.
+    unique_children: bool,
 }
 
 impl Node {
@@ -121,6 +124,7 @@ fn doc(reply: &Reply, params: &Params) -> Node {
             let tparams = Node {
                 name: "tparams".into(),
                 children: params.echoable().map(|(n, v)| Node::text(n, v)).collect(),
+                unique_children: true,
                 ..Node::default()
             };
             doc = doc.child(tparams);
@@ -267,6 +271,21 @@ fn write_json(node: &Node, out: &mut String) {
     if node.children.is_empty() || node.text.as_deref().is_some_and(|t| !t.is_empty()) {
         key("$", out);
         json_string(node.text.as_deref().unwrap_or(""), out);
+    }
+    if node.unique_children {
+        for child in &node.children {
+            key(&child.name, out);
+            let array = ALWAYS_ARRAYS.contains(&child.name.as_str());
+            if array {
+                out.push('[');
+            }
+            write_json(child, out);
+            if array {
+                out.push(']');
+            }
+        }
+        out.push('}');
+        return;
     }
     // Names given more than once, with where each of their elements is.
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();

@@ -122,11 +122,26 @@ impl Collector {
             .enumerate()
             .map(|(i, (name, _))| (hasher.hash_one(at(*name)), i as u32))
             .collect();
-        order.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| at(raw[a.1 as usize].0).cmp(at(raw[b.1 as usize].0)))
+        // By hash (random per request) and position; only where hashes tie are names compared,
+        // so that a tie of different names (which no one can arrange) still sorts by name.
+        order.sort_unstable();
+        let by_name = |a: &(u64, u32), b: &(u64, u32)| {
+            at(raw[a.1 as usize].0)
+                .cmp(at(raw[b.1 as usize].0))
                 .then(a.1.cmp(&b.1))
-        });
+        };
+        let mut start = 0;
+        while start < order.len() {
+            let end = start + order[start..].partition_point(|e| e.0 == order[start].0);
+            let first = at(raw[order[start].1 as usize].0);
+            if order[start..end]
+                .iter()
+                .any(|e| at(raw[e.1 as usize].0) != first)
+            {
+                order[start..end].sort_unstable_by(by_name);
+            }
+            start = end;
+        }
         let mut keep = vec![true; raw.len()];
         let mut first = 0;
         for i in 1..order.len() {
@@ -269,10 +284,13 @@ fn decode(component: &[u8]) -> Result<String, RequestError> {
 
 /// Parses a query string or form body. Empty pieces (`a=1&&b=2`) are skipped.
 pub fn parse_form(input: &[u8]) -> Result<Params, RequestError> {
-    let mut collector = Collector {
-        text: String::with_capacity(input.len()),
-        ..Collector::default()
-    };
+    let mut collector = Collector::default();
+    read_form(&mut collector, input)?;
+    collector.finish()
+}
+
+fn read_form(collector: &mut Collector, input: &[u8]) -> Result<(), RequestError> {
+    collector.text.reserve(input.len());
     for piece in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match piece.iter().position(|b| *b == b'=') {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
@@ -282,7 +300,7 @@ pub fn parse_form(input: &[u8]) -> Result<Params, RequestError> {
         let value = collector.decode(value)?;
         collector.pairs.push((name, value));
     }
-    collector.finish()
+    Ok(())
 }
 
 /// The first value of `name` in a query string, read leniently (other pieces may be malformed):
@@ -296,12 +314,17 @@ pub fn first_value(query: &str, name: &str) -> Option<String> {
 
 /// Parses a JSON object body: strings, numbers and booleans become text; `null` is empty.
 pub fn parse_json(input: &[u8]) -> Result<Params, RequestError> {
+    let mut collector = Collector::default();
+    read_json(&mut collector, input)?;
+    collector.finish()
+}
+
+fn read_json(collector: &mut Collector, input: &[u8]) -> Result<(), RequestError> {
     let value: serde_json::Value =
         serde_json::from_slice(input).map_err(|_| RequestError::BadJson)?;
     let serde_json::Value::Object(map) = value else {
         return Err(RequestError::BadJson);
     };
-    let mut collector = Collector::default();
     for (name, value) in map {
         let text = match value {
             serde_json::Value::String(s) => s,
@@ -312,13 +335,23 @@ pub fn parse_json(input: &[u8]) -> Result<Params, RequestError> {
         };
         collector.push(&name, &text);
     }
-    collector.finish()
+    Ok(())
 }
 
 /// Parses a `multipart/form-data` body (PHP's curl with an array of fields, Python `requests`
 /// with `files=`): each part is one parameter, its content the value (UTF-8; a file's content
 /// too). `content_type` carries the boundary.
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, RequestError> {
+    let mut collector = Collector::default();
+    read_multipart(&mut collector, content_type, body)?;
+    collector.finish()
+}
+
+fn read_multipart(
+    collector: &mut Collector,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), RequestError> {
     use futures_util::FutureExt;
     let boundary = multer::parse_boundary(content_type).map_err(|_| RequestError::BadMultipart)?;
     let chunk = bytes::Bytes::copy_from_slice(body);
@@ -327,7 +360,6 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, Reques
     let mut multipart = multer::Multipart::new(stream, boundary);
     // The whole body is one chunk already in memory, so nothing here ever waits: each step is
     // polled once. A step that did wait would be a bug, and is refused rather than blocked on.
-    let mut collector = Collector::default();
     loop {
         let field = multipart
             .next_field()
@@ -335,7 +367,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Params, Reques
             .ok_or(RequestError::BadMultipart)?
             .map_err(|_| RequestError::BadMultipart)?;
         let Some(field) = field else {
-            return collector.finish();
+            return Ok(());
         };
         let name = field
             .name()
@@ -360,24 +392,26 @@ pub fn parse(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Params, RequestError> {
-    let from_query = parse_form(query.unwrap_or("").as_bytes())?;
+    // One collection for both, checked for repeats once.
+    let mut collector = Collector::default();
+    read_form(&mut collector, query.unwrap_or("").as_bytes())?;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(from_query);
+        return collector.finish();
     }
     let media = content_type
         .and_then(|ct| ct.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let from_body = if media == "multipart/form-data" {
-        parse_multipart(content_type.unwrap_or_default(), body)?
+    if media == "multipart/form-data" {
+        read_multipart(&mut collector, content_type.unwrap_or_default(), body)?;
     } else if media == "application/json"
         || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
     {
-        parse_json(body)?
+        read_json(&mut collector, body)?;
     } else {
-        parse_form(body)?
-    };
-    from_query.merge(from_body)
+        read_form(&mut collector, body)?;
+    }
+    collector.finish()
 }
 
 #[cfg(test)]
