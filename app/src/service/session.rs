@@ -313,26 +313,33 @@ impl Services {
     ) -> Result<UserRecord, AuthError> {
         let attempt = self
             .throttle
-            .begin(name, addr, self.now())
-            .ok_or(AuthError::Throttled)?;
-        let name = name.trim();
-        let user = if name.chars().count() > MAX_NAME_CHARS {
-            None
-        } else {
-            self.store.find_user(name).await?
-        };
-        let hash = user
-            .as_ref()
-            .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-        let password = password.to_owned();
-        let verified = self
-            .throttle
-            .verify(move || verify_password(&password, &hash))
+            .admit(name, addr, || self.now())
             .await
             .ok_or(AuthError::Throttled)?;
-        let user = user.filter(|_| verified).ok_or(AuthError::BadCredentials)?;
-        self.throttle.succeeded(attempt, name);
-        Ok(user)
+        let name = name.trim();
+        let checked = async {
+            let user = if name.chars().count() > MAX_NAME_CHARS {
+                None
+            } else {
+                self.store.find_user(name).await?
+            };
+            let hash = user
+                .as_ref()
+                .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+            let password = password.to_owned();
+            let verified = self
+                .throttle
+                .verify(move || verify_password(&password, &hash))
+                .await
+                .ok_or(AuthError::Throttled)?;
+            user.filter(|_| verified).ok_or(AuthError::BadCredentials)
+        };
+        let result = checked.await;
+        match &result {
+            Ok(_) => self.throttle.succeeded(attempt, name),
+            Err(_) => self.throttle.failed(attempt),
+        }
+        result
     }
 
     /// Checks a name and password for one call (`authinfo=user:password`): no session is kept,
@@ -366,15 +373,28 @@ impl Services {
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let attempt = self
             .throttle
-            .begin(name, addr, self.now())
+            .admit(name, addr, || self.now())
+            .await
             .ok_or(AuthError::Throttled)?;
         let hash = hex::encode(Sha256::digest(key.as_bytes()));
-        let user = self
+        let taken = self
             .store
             .take_login_key(name.trim(), &hash, self.now())
-            .await?
-            .ok_or(AuthError::BadCredentials)?;
-        self.throttle.succeeded(attempt, name.trim());
+            .await;
+        let user = match taken {
+            Ok(Some(user)) => {
+                self.throttle.succeeded(attempt, name.trim());
+                user
+            }
+            Ok(None) => {
+                self.throttle.failed(attempt);
+                return Err(AuthError::BadCredentials);
+            }
+            Err(error) => {
+                self.throttle.failed(attempt);
+                return Err(error.into());
+            }
+        };
         self.open_session(&user, lang, false, None).await
     }
 

@@ -8,7 +8,9 @@
 //!   logged in from successfully in the last [`TRUSTED_MILLIS`]: a stranger guessing an admin's
 //!   password from elsewhere cannot lock the admin out of the address they work from.
 //! - A try is counted **before** its password is checked, so parallel guesses cannot all be
-//!   checked before the first is counted; a success takes its own count back.
+//!   checked before the first is counted; a success takes its own count back. A try kept out
+//!   only by tries still being checked waits for them (parallel logins with the right password
+//!   from one office all get in); one kept out by real failures is refused at once.
 //! - Keys are SHA-256 digests (a 1 MiB user name costs 32 bytes); at most [`MAX_KEYS`] keys are
 //!   kept, expired ones are pruned first and the stalest go when it is full.
 //! - At most [`MAX_VERIFYING`] password hashes (argon2, 19 MiB each) are computed at once; a
@@ -75,6 +77,18 @@ struct State {
     failures: HashMap<Key, VecDeque<i64>>,
     /// Per user: the addresses it logged in from, with when.
     trusted: HashMap<Key, VecDeque<(Key, i64)>>,
+    /// Tries counted but not yet settled, per key: they hold a place among the failures until
+    /// their passwords are checked.
+    pending: HashMap<Key, usize>,
+}
+
+/// What a try may do now.
+enum Verdict {
+    Go(Attempt),
+    /// The failures are used up.
+    Refused,
+    /// Only tries still being checked fill the places: wait for them.
+    Wait,
 }
 
 impl State {
@@ -132,6 +146,26 @@ impl State {
         self.failures.entry(key).or_default().push_back(now);
     }
 
+    /// Where `key` stands: its failures used up (counting tries still checked as failures),
+    /// and whether real failures alone use them up.
+    fn standing(&mut self, key: &Key, now: i64) -> (bool, bool) {
+        let recent = self.recent(key, now);
+        let pending = self.pending.get(key).copied().unwrap_or(0);
+        (
+            recent >= THROTTLE_FAILURES,
+            recent.saturating_sub(pending) >= THROTTLE_FAILURES,
+        )
+    }
+
+    fn settle(&mut self, key: &Key) {
+        if let Some(n) = self.pending.get_mut(key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.pending.remove(key);
+            }
+        }
+    }
+
     fn uncount(&mut self, key: &Key, at: i64) {
         if let Some(times) = self.failures.get_mut(key) {
             if let Some(i) = times.iter().rposition(|t| *t == at) {
@@ -148,6 +182,8 @@ impl State {
 pub struct LoginThrottle {
     state: Mutex<State>,
     verifying: tokio::sync::Semaphore,
+    /// Told whenever a try settles, for tries waiting for a place.
+    settled: tokio::sync::Notify,
 }
 
 impl Default for LoginThrottle {
@@ -155,6 +191,7 @@ impl Default for LoginThrottle {
         LoginThrottle {
             state: Mutex::default(),
             verifying: tokio::sync::Semaphore::new(MAX_VERIFYING),
+            settled: tokio::sync::Notify::new(),
         }
     }
 }
@@ -171,35 +208,84 @@ pub struct Attempt {
 impl LoginThrottle {
     /// Counts a try of user `name` from `addr`, or refuses it (`None`) when the name or the
     /// address has used up its failures (the name's count is not held against an address the
-    /// user logged in from before).
+    /// user logged in from before); tries still being checked count as failures here.
     pub fn begin(&self, name: &str, addr: Option<&str>, now: Timestamp) -> Option<Attempt> {
+        match self.judge(name, addr, now) {
+            Verdict::Go(attempt) => Some(attempt),
+            Verdict::Refused | Verdict::Wait => None,
+        }
+    }
+
+    /// As [`begin`](Self::begin), but a try kept out only by tries still being checked waits
+    /// (up to [`VERIFY_WAIT`]) for them to settle: parallel logins with the right password from
+    /// one address all get in, parallel guesses get no more checks than failures allowed.
+    pub async fn admit(
+        &self,
+        name: &str,
+        addr: Option<&str>,
+        now: impl Fn() -> Timestamp,
+    ) -> Option<Attempt> {
+        let deadline = tokio::time::Instant::now() + VERIFY_WAIT;
+        loop {
+            let settled = self.settled.notified();
+            match self.judge(name, addr, now()) {
+                Verdict::Go(attempt) => return Some(attempt),
+                Verdict::Refused => return None,
+                Verdict::Wait => {
+                    tokio::time::timeout_at(deadline, settled).await.ok()?;
+                }
+            }
+        }
+    }
+
+    fn judge(&self, name: &str, addr: Option<&str>, now: Timestamp) -> Verdict {
         let user = user_key(name);
         let addr = addr.map(addr_key);
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut wait = false;
         if let Some(addr) = &addr {
-            if state.recent(addr, now.0) >= THROTTLE_FAILURES {
-                return None;
+            match state.standing(addr, now.0) {
+                (_, true) => return Verdict::Refused,
+                (full, false) => wait |= full,
             }
         }
         let trusted = addr
             .as_ref()
             .is_some_and(|a| state.is_trusted(&user, a, now.0));
-        if !trusted && state.recent(&user, now.0) >= THROTTLE_FAILURES {
-            return None;
+        if !trusted {
+            match state.standing(&user, now.0) {
+                (_, true) => return Verdict::Refused,
+                (full, false) => wait |= full,
+            }
+        }
+        if wait {
+            return Verdict::Wait;
         }
         // A trusted address's tries still count against the address, never against the name:
         // the owner mistyping at their desk does not lock their name for everyone else.
         if !trusted {
             state.count(user, now.0);
+            *state.pending.entry(user).or_default() += 1;
         }
         if let Some(addr) = addr {
             state.count(addr, now.0);
+            *state.pending.entry(addr).or_default() += 1;
         }
-        Some(Attempt {
+        Verdict::Go(Attempt {
             user: (!trusted).then_some(user),
             addr,
             at: now.0,
         })
+    }
+
+    /// The try failed: it stays counted.
+    pub fn failed(&self, attempt: Attempt) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in attempt.user.iter().chain(attempt.addr.iter()) {
+            state.settle(key);
+        }
+        drop(state);
+        self.settled.notify_waiters();
     }
 
     /// The try succeeded: its count is taken back and its address is trusted for this user.
@@ -208,9 +294,11 @@ impl LoginThrottle {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(key) = &attempt.user {
             state.uncount(key, attempt.at);
+            state.settle(key);
         }
         if let Some(addr) = attempt.addr {
             state.uncount(&addr, attempt.at);
+            state.settle(&addr);
             let list = state.trusted.entry(user).or_default();
             list.retain(|(a, _)| *a != addr);
             list.push_back((addr, attempt.at));
@@ -218,6 +306,8 @@ impl LoginThrottle {
                 list.pop_front();
             }
         }
+        drop(state);
+        self.settled.notify_waiters();
     }
 
     /// Runs `check` (a password hash) when a turn is free, waiting at most [`VERIFY_WAIT`];
@@ -347,5 +437,41 @@ mod tests {
         }
         let most = most.load(Ordering::SeqCst);
         assert!((1..=MAX_VERIFYING).contains(&most), "{most} checks at once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_right_passwords_from_one_address_all_get_in() {
+        let throttle = std::sync::Arc::new(LoginThrottle::default());
+        let logins = (0..(4 * THROTTLE_FAILURES)).map(|_| {
+            let throttle = throttle.clone();
+            tokio::spawn(async move {
+                let attempt = throttle.admit("boss", Some("10.0.0.9"), || T).await?;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                throttle.succeeded(attempt, "boss");
+                Some(())
+            })
+        });
+        for login in logins.collect::<Vec<_>>() {
+            assert_eq!(
+                login.await.expect("task"),
+                Some(()),
+                "every right password got in"
+            );
+        }
+        // Guesses in parallel: as many checked as failures allowed, the rest refused.
+        let guesses = (0..(4 * THROTTLE_FAILURES)).map(|_| {
+            let throttle = throttle.clone();
+            tokio::spawn(async move {
+                let attempt = throttle.admit("boss", Some("10.0.0.66"), || T).await?;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                throttle.failed(attempt);
+                Some(())
+            })
+        });
+        let mut checked = 0;
+        for guess in guesses.collect::<Vec<_>>() {
+            checked += usize::from(guess.await.expect("task").is_some());
+        }
+        assert_eq!(checked, THROTTLE_FAILURES);
     }
 }
