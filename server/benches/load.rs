@@ -180,6 +180,26 @@ async fn main() {
     let http: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(clients)
         .build_http();
+    // One session for every client, as a script's workers share one (a password per call
+    // would be a password check, deliberately slow, per call).
+    let login = format!(
+        "http://{}/billmgr?func=auth&username=bench&password=long-password&out=JSONdata",
+        addresses[0]
+    );
+    let response = http.get(login.parse().expect("uri")).await.expect("login");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let auth = format!(
+        "auth={}",
+        json["auth"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {json}"))
+    );
     let mut tasks = Vec::new();
     for c in 0..clients {
         let http = http.clone();
@@ -187,28 +207,28 @@ async fn main() {
         let draining = draining.clone();
         let address = addresses[c % 2].clone();
         let n = n as u64;
+        let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
-            // A session per client, as a script keeps one (a password per call would be a
-            // password check, deliberately slow, per call).
-            let login = format!(
-                "http://{address}/billmgr?func=auth&username=bench&password=long-password&out=JSONdata"
-            );
-            let response = http.get(login.parse().expect("uri")).await.expect("login");
-            let body = response.into_body().collect().await.expect("body").to_bytes();
-            let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-            let auth = format!("auth={}", json["auth"].as_str().expect("session"));
             let mut i: u64 = c as u64;
             while draining.load(std::sync::atomic::Ordering::Relaxed) {
-                i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                i = i
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let id = 1 + (i >> 33) % n;
                 let (kind, query): (&'static str, String) = match (i >> 20) % 10 {
-                    0..=3 => ("list", format!("func=runningoperation&p_cnt=50&p_num={}", 1 + (i >> 40) % 5)),
+                    0..=3 => (
+                        "list",
+                        format!("func=runningoperation&p_cnt=50&p_num={}", 1 + (i >> 40) % 5),
+                    ),
                     4 => (
                         "filter",
                         "func=runningoperation&filter=on&status=error&p_cnt=50".to_owned(),
                     ),
                     5 | 6 => ("view", format!("func=runningoperation.edit&elid={id}")),
-                    7 => ("edit", format!("func=runningoperation.edit&sok=ok&elid={id}&comment=load")),
+                    7 => (
+                        "edit",
+                        format!("func=runningoperation.edit&sok=ok&elid={id}&comment=load"),
+                    ),
                     8 => ("start", format!("func=runningoperation.start&elid={id}")),
                     _ => ("stop", format!("func=runningoperation.stop&elid={id}")),
                 };
@@ -233,10 +253,9 @@ async fn main() {
                             serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
                         match json.get("error") {
                             None => "ok".into(),
-                            Some(error) => format!(
-                                "error {}",
-                                error["type"].as_str().unwrap_or("?")
-                            ),
+                            Some(error) => {
+                                format!("error {}", error["type"].as_str().unwrap_or("?"))
+                            }
                         }
                     }
                 };
@@ -248,7 +267,10 @@ async fn main() {
                 if !expected {
                     seen.unexpected.push(format!("{kind}: {verdict}"));
                 }
-                *seen.answers.entry(format!("{kind}: {verdict}")).or_default() += 1;
+                *seen
+                    .answers
+                    .entry(format!("{kind}: {verdict}"))
+                    .or_default() += 1;
             }
         }));
     }
