@@ -200,16 +200,6 @@ impl Params {
         self.pairs.iter().map(|(n, v)| (self.at(*n), self.at(*v)))
     }
 
-    /// How many parameters there are.
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// True without parameters.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     /// The value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
         let hash = self.hasher.hash_one(name);
@@ -238,15 +228,6 @@ impl Params {
     pub fn echoable(&self) -> impl Iterator<Item = (&str, &str)> {
         self.iter()
             .filter(|(n, _)| is_plain_name(n) && !SECRET_PARAMS.contains(n))
-    }
-
-    /// Adds the pairs of `other`; a name already present must have the same value.
-    pub fn merge(self, other: Params) -> Result<Params, RequestError> {
-        let mut collector = Collector::default();
-        for (name, value) in self.iter().chain(other.iter()) {
-            collector.push(name, value);
-        }
-        collector.finish()
     }
 }
 
