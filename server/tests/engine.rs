@@ -260,6 +260,20 @@ async fn stop_terminates_a_module_that_ignores_sigterm_and_runs_forever() {
     assert!(log.contains("SIGKILL after the grace period"), "{log}");
 }
 
+/// Runs `module`'s one operation on a fresh engine until its first attempt ends as `outcome`;
+/// returns the operation.
+async fn first_attempt(w: &World, module: ModuleInput, outcome: AttemptOutcome) -> i64 {
+    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
+    let (_, op) = one_operation(&services, module).await;
+    let _engine = Engine::start(services, fast(2), Drivers::real(Duration::from_secs(1)));
+    let store = &*w.store;
+    wait_for("the first attempt to end", || async {
+        attempts(store, op).await.first().map(|a| a.outcome) == Some(outcome)
+    })
+    .await;
+    op
+}
+
 /// True while process `pid` runs (a zombie, dead but not yet reaped, does not).
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -274,23 +288,13 @@ fn alive(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exec_module_sees_only_a_path_a_locale_and_its_operation() {
     let w = world().await;
-    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let seen = w.dir.path().join("env.txt");
     let module = script(w.dir.path(), "env.sh", &format!("env > {}", seen.display()));
-    let (_, op) = one_operation(
-        &services,
+    first_attempt(
+        &w,
         ModuleInput::new("Env", ModuleKind::Exec, &module.to_string_lossy()),
+        AttemptOutcome::Ok,
     )
-    .await;
-    let _engine = Engine::start(
-        services.clone(),
-        fast(2),
-        Drivers::real(Duration::from_secs(1)),
-    );
-    let store = &*w.store;
-    wait_for("the run to finish", || async {
-        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
-    })
     .await;
     assert!(
         std::env::var("CARGO_MANIFEST_DIR").is_ok(),
@@ -325,7 +329,6 @@ async fn an_exec_module_sees_only_a_path_a_locale_and_its_operation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_module_leaves_running_ends_with_its_run() {
     let w = world().await;
-    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let pid_file = w.dir.path().join("child.pid");
     let module = script(
         w.dir.path(),
@@ -335,20 +338,11 @@ async fn what_a_module_leaves_running_ends_with_its_run() {
             pid_file.display()
         ),
     );
-    let (_, op) = one_operation(
-        &services,
+    first_attempt(
+        &w,
         ModuleInput::new("Leaves", ModuleKind::Exec, &module.to_string_lossy()),
+        AttemptOutcome::Ok,
     )
-    .await;
-    let _engine = Engine::start(
-        services.clone(),
-        fast(2),
-        Drivers::real(Duration::from_secs(1)),
-    );
-    let store = &*w.store;
-    wait_for("the run to finish", || async {
-        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
-    })
     .await;
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .expect("pid")
@@ -427,20 +421,10 @@ async fn the_http_module_gets_a_signed_body_and_its_secret_never_reaches_the_log
     })
     .await;
     let w = world().await;
-    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let mut module = ModuleInput::new("Hook", ModuleKind::Http, &format!("http://{address}/hook"));
     module.secret = Some("hunter2-secret".into());
-    let (_, op) = one_operation(&services, module).await;
-    let _engine = Engine::start(
-        services.clone(),
-        fast(2),
-        Drivers::real(Duration::from_secs(1)),
-    );
+    let op = first_attempt(&w, module, AttemptOutcome::Error).await;
     let store = &*w.store;
-    wait_for("the POST to fail", || async {
-        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Error)
-    })
-    .await;
     let sent = seen.lock().unwrap()[0].clone();
     let timestamp: i64 = sent.timestamp.parse().expect("a timestamp in Unix seconds");
     let now = std::time::SystemTime::now()
@@ -493,18 +477,12 @@ async fn an_https_module_is_reached_with_the_systems_roots() {
     // The system's roots, as `SSL_CERT_FILE` names them (here: the module's own certificate).
     std::env::set_var("SSL_CERT_FILE", &cert);
     let w = world().await;
-    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let url = format!("https://localhost:{}/hook", address.port());
-    let (_, op) = one_operation(&services, ModuleInput::new("TLS", ModuleKind::Http, &url)).await;
-    let _engine = Engine::start(
-        services.clone(),
-        fast(2),
-        Drivers::real(Duration::from_secs(1)),
-    );
-    let store = &*w.store;
-    wait_for("the POST over TLS to succeed", || async {
-        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Ok)
-    })
+    first_attempt(
+        &w,
+        ModuleInput::new("TLS", ModuleKind::Http, &url),
+        AttemptOutcome::Ok,
+    )
     .await;
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
@@ -524,24 +502,14 @@ async fn an_endless_answer_keeps_its_tail_and_ends_at_the_time_limit() {
     })
     .await;
     let w = world().await;
-    let services = Services::new(w.store.clone(), Arc::new(SystemClock));
     let mut module = ModuleInput::new(
         "Endless",
         ModuleKind::Http,
         &format!("http://{address}/hook"),
     );
     module.timeout_secs = 2;
-    let (_, op) = one_operation(&services, module).await;
-    let _engine = Engine::start(
-        services.clone(),
-        fast(2),
-        Drivers::real(Duration::from_secs(1)),
-    );
+    let op = first_attempt(&w, module, AttemptOutcome::Error).await;
     let store = &*w.store;
-    wait_for("the run to end at its time limit", || async {
-        attempts(store, op).await.first().map(|a| a.outcome) == Some(AttemptOutcome::Error)
-    })
-    .await;
     let attempt = attempts(store, op).await.remove(0);
     assert_eq!(attempt.error_type.as_deref(), Some("timeout"));
     let (_, log) = store.get_attempt(attempt.id).await.unwrap().unwrap();
