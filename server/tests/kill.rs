@@ -479,9 +479,10 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
         windows.iter().any(|(kind, from, to)| match *kind {
             // Killed after the run ended, before its finish was written.
             "kill" => end + before >= *from && end <= *to,
-            // Running while its node was frozen: the node could write nothing until thawed,
-            // by when another node had taken the operation over.
-            "freeze" => end + before >= *from && start <= *to,
+            // Running while its node was frozen, or started by it just as it thawed (from a
+            // claim made before): the node could write nothing until thawed, by when another
+            // node had taken the operation over.
+            "freeze" => end + before >= *from && start <= *to + before,
             _ => false,
         })
     };

@@ -234,6 +234,8 @@ async fn claim_and_start(
     done: &mpsc::UnboundedSender<FinishedRun>,
 ) -> Result<usize, app::service::engine::EngineError> {
     let limit = u32::try_from(free).unwrap_or(u32::MAX);
+    // Asked before the claim: the lease runs from about now (the node's own clock, monotonic).
+    let claimed_at = Instant::now();
     let claims = shared
         .services
         .claim_operations(node, limit, shared.config.lease)
@@ -255,7 +257,21 @@ async fn claim_and_start(
         let done = done.clone();
         let module = modules.get(&claim.module_id).cloned();
         tokio::spawn(async move {
-            let run = run_one(&shared, claim, module, cancel_rx).await;
+            let run = if claimed_at.elapsed() >= shared.config.lease / 2 {
+                // Half the lease went by between the claim and the start (this node was
+                // stopped, or starved): the lease may be gone already; the operation goes back,
+                // due at once, rather than run where another node may run it too.
+                FinishedRun {
+                    claim,
+                    max_tries: i64::MAX,
+                    result: RunResult::Interrupted {
+                        log: "[billops] not started: the claim was too old to trust its lease\n"
+                            .into(),
+                    },
+                }
+            } else {
+                run_one(&shared, claim, module, cancel_rx).await
+            };
             drop(permit);
             shared.wake.notify_one();
             let _ = done.send(run);
