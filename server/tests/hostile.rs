@@ -141,16 +141,19 @@ impl Site {
         .body
     }
 
+    /// The answer to `query`, which asks for a JSON format, parsed.
+    async fn json(&self, query: &str) -> serde_json::Value {
+        let body = self.get(query).await;
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
     /// A session id of `user`, through `func=auth`.
     async fn session(&self, user: &str) -> String {
-        let doc: serde_json::Value = serde_json::from_str(
-            &self
-                .get(&format!(
-                    "func=auth&username={user}&password=long-password&out=JSONdata"
-                ))
-                .await,
-        )
-        .expect("json");
+        let doc = self
+            .json(&format!(
+                "func=auth&username={user}&password=long-password&out=JSONdata"
+            ))
+            .await;
         doc["auth"].as_str().expect("session id").to_owned()
     }
 }
@@ -214,8 +217,7 @@ async fn markup_in_parameter_names_and_values_stays_data_in_every_format() {
     }
     assert!(!xml.contains(&client), "the session id is never echoed");
     // sjson: keys of tparams are plain names only.
-    let json: serde_json::Value =
-        serde_json::from_str(&site.get(&format!("{query}&out=sjson")).await).expect("json");
+    let json: serde_json::Value = site.json(&format!("{query}&out=sjson")).await;
     let keys: Vec<&String> = json["doc"]["tparams"]
         .as_object()
         .expect("tparams")
@@ -617,12 +619,9 @@ async fn a_pass_through_link_logs_the_browser_in() {
 #[tokio::test]
 async fn a_session_speaks_its_language_without_lang_on_every_call() {
     let site = site().await;
-    let doc: serde_json::Value = serde_json::from_str(
-        &site
-            .get("func=auth&username=boss&password=long-password&lang=ru&out=JSONdata")
-            .await,
-    )
-    .expect("json");
+    let doc = site
+        .json("func=auth&username=boss&password=long-password&lang=ru&out=JSONdata")
+        .await;
     let id = doc["auth"].as_str().expect("id");
     let list = site
         .get(&format!("func=runningoperation&auth={id}&out=JSONdata"))
@@ -676,15 +675,12 @@ async fn sessions_end_at_their_lifetime_and_an_unlinked_su_soon() {
         Err(app::service::AuthError::NoSession)
     ));
     // `su` through authinfo has no admin session to end with: it ends after 15 minutes.
-    let su: serde_json::Value = serde_json::from_str(
-        &site
-            .get(&format!(
-                "func=runningoperation.su&elid={}&{BOSS}&out=JSONdata",
-                site.operation
-            ))
-            .await,
-    )
-    .expect("json");
+    let su = site
+        .json(&format!(
+            "func=runningoperation.su&elid={}&{BOSS}&out=JSONdata",
+            site.operation
+        ))
+        .await;
     let su = app::service::SessionToken::from_client(su["auth"].as_str().expect("su id"));
     site.clock.advance(14 * 60 * 1000);
     site.services.authenticate(&su).await.expect("still on");
@@ -952,14 +948,11 @@ async fn a_list_says_when_its_count_stopped_short() {
         .expect("operations");
     let site = &site;
     let page = |query: &'static str| async move {
-        let doc: serde_json::Value = serde_json::from_str(
-            &site
-                .get(&format!(
-                    "func=runningoperation&{BOSS}&out=sjson&p_cnt=10&{query}"
-                ))
-                .await,
-        )
-        .expect("json");
+        let doc = site
+            .json(&format!(
+                "func=runningoperation&{BOSS}&out=sjson&p_cnt=10&{query}"
+            ))
+            .await;
         (
             doc["doc"]["p_elems"]["$"]
                 .as_str()
