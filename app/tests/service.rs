@@ -4,7 +4,7 @@
 mod support;
 
 use app::service::{Actor, ModuleChange, ModuleInput, OperationError, Services};
-use app::store::OperationState;
+use app::types::OperationState;
 use app::types::{
     AppError, Conflict, FieldError, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind,
     OperationFilter, OperationInput, Status,

@@ -4,9 +4,10 @@ mod support;
 
 use app::service::Actor;
 use app::store::{
-    AfterAttempt, Claim, ClaimRequest, Finish, JournalEntry, ModuleRecord, NewAttempt, NewClient,
-    NewItem, OperationFields, OperationState, SessionRecord, Store, TaskKind, UserRecord,
+    JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields, SessionRecord,
+    Store, UserRecord,
 };
+use app::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, OperationState, TaskKind};
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
     OperationFilter, SortColumn, SortOrder, Status, Timestamp,
@@ -651,6 +652,81 @@ async fn list_rows_carry_names_and_derived_status(db: &TestDb) {
     );
 }
 
+/// The status SQL (filter and sort) says what `Status::of` says, for every queue state and
+/// `manual` flag: the rule is written once in Rust and the SQL is held to it here.
+async fn the_status_sql_agrees_with_the_one_status_rule(db: &TestDb) {
+    let s = &*db.store;
+    let states = [
+        OperationState::Waiting,
+        OperationState::Running,
+        OperationState::Error,
+    ];
+    let (client, module, items) = world(s, states.len() * 2).await;
+    let mut expected: Vec<(i64, Status)> = Vec::new();
+    for (n, item) in items.iter().enumerate() {
+        let state = states[n / 2];
+        let manual = n % 2 == 1;
+        let mut f = fields(*item, client, module);
+        f.manual = manual;
+        let id = s
+            .insert_operation(
+                &f,
+                OperationState::Waiting,
+                T0,
+                &entry("add", "runningoperation", None),
+            )
+            .await
+            .expect("insert");
+        s.force_state(id, state, None, T0).await.expect("force");
+        expected.push((id, Status::of(state, manual)));
+    }
+    for status in Status::ALL {
+        let filter = OperationFilter {
+            status: Some(status),
+            ..OperationFilter::default()
+        };
+        let mut got: Vec<i64> = s
+            .list_operations(&ListQuery {
+                filter,
+                ..ListQuery::default()
+            })
+            .await
+            .expect("list")
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        got.sort_unstable();
+        let want: Vec<i64> = expected
+            .iter()
+            .filter(|(_, st)| *st == status)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(got, want, "filter by {status:?}");
+    }
+    let sorted = s
+        .list_operations(&ListQuery {
+            sort: SortColumn::Status,
+            ..ListQuery::default()
+        })
+        .await
+        .expect("sorted");
+    for row in &sorted {
+        let (_, want) = expected
+            .iter()
+            .find(|(id, _)| *id == row.id)
+            .expect("known");
+        assert_eq!(row.status, *want, "row {}", row.id);
+    }
+    // Sorting by status groups equal statuses together, whatever order the SQL gives them.
+    let labels: Vec<Status> = sorted.iter().map(|r| r.status).collect();
+    let mut groups = labels.clone();
+    groups.dedup();
+    let mut distinct = groups.clone();
+    distinct.sort_by_key(|st| st.raw());
+    distinct.dedup();
+    assert_eq!(groups.len(), distinct.len(), "statuses grouped: {labels:?}");
+}
+
 async fn every_column_sorts_both_ways_and_pages(db: &TestDb) {
     let ids = five_operations(db).await;
     let s = &*db.store;
@@ -1191,7 +1267,10 @@ async fn an_error_text_matching_many_distinct_messages_still_filters(db: &TestDb
             )
         })
         .collect();
-    s.bulk_insert_operations(&ops).await.expect("bulk");
+    db.fixtures
+        .bulk_insert_operations(&ops)
+        .await
+        .expect("bulk");
     let by_text = |text: &str| OperationFilter {
         error_text: Some(text.into()),
         ..OperationFilter::default()
@@ -1634,6 +1713,7 @@ on_both_databases!(
     an_operation_round_trips_and_changes,
     every_filter_field_narrows_the_list,
     list_rows_carry_names_and_derived_status,
+    the_status_sql_agrees_with_the_one_status_rule,
     every_column_sorts_both_ways_and_pages,
     counts_stop_at_their_bound,
     start_stop_and_delete_respect_the_state,

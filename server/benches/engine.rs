@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::service::{Actor, ModuleInput, Services, SystemClock};
-use app::store::{NewItem, OperationFields, OperationState, Store};
+use app::store::fixtures::Fixtures;
+use app::store::{NewItem, OperationFields};
+use app::types::OperationState;
 use app::types::{AttemptOutcome, Intname, ItemStatus, ListQuery, ModuleKind, Timestamp};
 use server::engine::driver::NoopDriver;
 use server::engine::{Drivers, Engine, EngineConfig};
@@ -69,7 +71,7 @@ fn psql(admin: &str, sql: &str) -> bool {
 }
 
 /// A module running `target` (at most `cap` at once) and `n` due operations.
-async fn queue(store: &Arc<dyn Store>, n: usize, target: &str, cap: i64) {
+async fn queue(store: &Arc<dyn Fixtures>, n: usize, target: &str, cap: i64) {
     let services = Services::new(store.clone(), Arc::new(SystemClock));
     let admin = Actor::command_line();
     let mut module = ModuleInput::new("Bench", ModuleKind::Exec, target);
@@ -119,7 +121,7 @@ async fn queue(store: &Arc<dyn Store>, n: usize, target: &str, cap: i64) {
 
 /// Drains `n` operations with `drivers`; returns operations per second.
 async fn drain(url: &str, n: usize, workers: usize, drivers: Drivers, target: &str) -> f64 {
-    let store = app::store::connect(url).await.expect("open");
+    let store = app::store::fixtures::connect(url).await.expect("open");
     store.migrate().await.expect("migrate");
     // The module's cap is the node's workers for `exec`; for the no-op module it is out of the
     // way, so that claims are not held back by finishes still being written.

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::service::{Actor, ModuleInput, Services, SystemClock};
-use app::store::{NewItem, OperationFields, OperationState, Store};
+use app::store::fixtures::Fixtures;
+use app::store::{NewItem, OperationFields};
+use app::types::OperationState;
 use app::types::{Intname, ItemStatus, Level, ModuleKind, Timestamp};
 use axum::body::Body;
 use axum::http::Request;
@@ -40,9 +42,8 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
 
 /// Fills the store: `n` services and one current operation each, spread over `n / 50` clients
 /// and 8 modules; 40 % waiting, 10 % running, 30 % failed, 20 % needing attention.
-async fn fill(services: &Services, n: i64) -> anyhow_free::Result<()> {
+async fn fill(services: &Services, store: &Arc<dyn Fixtures>, n: i64) -> anyhow_free::Result<()> {
     let a = Actor::command_line();
-    let store = services.store().clone();
     for m in 0..MODULES {
         services
             .add_module(
@@ -207,11 +208,13 @@ async fn loopback_rps(router: axum::Router, path: String) -> f64 {
 }
 
 async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_free::Result<()> {
-    let store: Arc<dyn Store> = app::store::connect(url).await.map_err(|e| e.to_string())?;
+    let store: Arc<dyn Fixtures> = app::store::fixtures::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
-    let services = Services::new(store, Arc::new(SystemClock));
+    let services = Services::new(store.clone(), Arc::new(SystemClock));
     let started = Instant::now();
-    fill(&services, n).await?;
+    fill(&services, &store, n).await?;
     let fill_time = started.elapsed();
     // What a running server's upkeep does every few minutes (and once at start).
     services.maintain().await.map_err(|e| format!("{e:?}"))?;

@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::service::{Actor, ModuleInput, Services, SystemClock};
-use app::store::{NewItem, OperationFields, OperationState, Store};
+use app::store::fixtures::Fixtures;
+use app::store::{NewItem, OperationFields};
+use app::types::OperationState;
 use app::types::{AttemptOutcome, Intname, ItemStatus, Level, ListQuery, ModuleKind, Timestamp};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -106,7 +108,7 @@ async fn main() {
     );
     let url = format!("{}/{name}", admin_url.rsplit_once('/').expect("db url").0);
     let dir = tempfile::tempdir().expect("dir");
-    let store: Arc<dyn Store> = app::store::connect(&url).await.expect("open");
+    let store: Arc<dyn Fixtures> = app::store::fixtures::connect(&url).await.expect("open");
     store.migrate().await.expect("migrate");
     let services = Services::new(store.clone(), Arc::new(SystemClock));
     let admin = Actor::command_line();

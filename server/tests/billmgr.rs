@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use app::service::{Actor, ManualClock, ModuleInput, Services};
-use app::store::{NewAttempt, OperationState};
+use app::store::NewAttempt;
+use app::types::OperationState;
 use app::types::{AttemptOutcome, ItemStatus, Level, ModuleKind, OperationInput, Timestamp};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::service::{Actor, Clock, ManualClock, ModuleInput, Services, SystemClock};
-use app::store::{ClaimRequest, OperationState, Store};
+use app::store::Store;
+use app::types::queue::{ClaimRequest, OperationState};
 use app::types::{AttemptOutcome, ItemStatus, ModuleKind, OperationInput, Timestamp};
 use server::engine::{Drivers, Engine, EngineConfig};
 

@@ -23,6 +23,8 @@ const BOSS: &str = "authinfo=boss:long-password";
 struct Site {
     router: Router,
     services: Services,
+    /// The same store, with its bulk inserts.
+    fixtures: Arc<dyn app::store::fixtures::Fixtures>,
     clock: Arc<ManualClock>,
     operation: i64,
     _dir: tempfile::TempDir,
@@ -32,7 +34,7 @@ struct Site {
 /// client's user).
 async fn site_with(http: HttpConfig) -> Site {
     let dir = tempfile::tempdir().expect("dir");
-    let store = app::store::connect(&format!(
+    let store = app::store::fixtures::connect(&format!(
         "sqlite://{}",
         dir.path().join("hostile.db").display()
     ))
@@ -40,7 +42,7 @@ async fn site_with(http: HttpConfig) -> Site {
     .expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(ManualClock::new(T0));
-    let services = Services::new(store, clock.clone());
+    let services = Services::new(store.clone(), clock.clone());
     let a = Actor::command_line();
     let module = services
         .add_module(
@@ -87,6 +89,7 @@ async fn site_with(http: HttpConfig) -> Site {
     Site {
         router: server::router::router_with(services.clone(), options, http),
         services,
+        fixtures: store,
         clock,
         operation,
         _dir: dir,
@@ -890,9 +893,10 @@ async fn the_login_form_counts_failures_by_the_clients_address_too() {
 
 #[tokio::test]
 async fn a_list_says_when_its_count_stopped_short() {
-    use app::store::{NewItem, OperationFields, OperationState};
+    use app::store::{NewItem, OperationFields};
+    use app::types::OperationState;
     let site = site().await;
-    let store = site.services.store().clone();
+    let store = site.fixtures.clone();
     let a = Actor::command_line();
     let module = site
         .services

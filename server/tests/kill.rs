@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use app::service::{Actor, ModuleInput, Services, SystemClock};
-use app::store::{NewItem, OperationFields, OperationState, Store};
+use app::store::fixtures::Fixtures;
+use app::store::{NewItem, OperationFields, Store};
+use app::types::OperationState;
 use app::types::{AttemptOutcome, Intname, ItemStatus, ListQuery, ModuleKind, Timestamp};
 
 const WORKERS: usize = 8;
@@ -180,7 +182,7 @@ fn psql(admin_url: &str, sql: &str) {
 }
 
 /// Registers a recording module and `n` due operations, one per service; returns the log path.
-async fn queue(store: &Arc<dyn Store>, dir: &Path, n: usize) -> std::path::PathBuf {
+async fn queue(store: &Arc<dyn Fixtures>, dir: &Path, n: usize) -> std::path::PathBuf {
     let record = dir.join("executions.txt");
     let program = dir.join("record.sh");
     std::fs::write(
@@ -304,7 +306,7 @@ struct Run {
 /// Runs the drain on `url` with `nodes` nodes through `faults`, one after another.
 async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
     let n = operations_wanted();
-    let store = app::store::connect(url).await.expect("open");
+    let store = app::store::fixtures::connect(url).await.expect("open");
     store.migrate().await.expect("migrate");
     let record = queue(&store, dir, n).await;
     let mut children: Vec<Node> = (0..nodes)

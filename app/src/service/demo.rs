@@ -6,8 +6,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{Actor, ModuleInput, Services};
-use crate::store::{NewAttempt, OperationState, StoreError};
-use crate::types::{AttemptOutcome, Intname, ItemStatus, ModuleKind, OperationInput, Timestamp};
+use crate::store::{NewAttempt, StoreError};
+use crate::types::{
+    AttemptOutcome, Intname, ItemStatus, ModuleKind, OperationInput, OperationState, Timestamp,
+};
 
 /// Why demo data could not be loaded.
 #[derive(Debug, thiserror::Error)]

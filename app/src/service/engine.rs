@@ -11,16 +11,17 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Services;
-use crate::store::{
-    AfterAttempt, Claim, ClaimRequest, Finish, HeldLease, JournalEntry, ModuleRecord, StoreError,
-    TaskKind,
-};
-use crate::types::{AttemptOutcome, Intname, ItemStatus, Timestamp};
+use crate::store::{JournalEntry, ModuleRecord, StoreError};
+pub use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
+use crate::types::{AttemptOutcome, Intname, ItemStatus, TaskKind, Timestamp};
 
 /// The message an attempt gets when its node stopped renewing its lease (killed, cut off).
 pub const INTERRUPTED: &str = "Interrupted: the node running it stopped (its lease expired)";
 /// The message of an attempt an administrator stopped.
 pub const STOPPED: &str = "Stopped by an administrator";
+
+/// The message of a run whose processing module is gone.
+pub const MODULE_MISSING: &str = "The processing module is gone";
 
 /// The first restart comes this long after a failure; each later one waits twice as long...
 pub const BACKOFF_BASE_MS: i64 = 60_000;
@@ -62,8 +63,12 @@ pub enum RunResult {
     },
     /// An administrator stopped it.
     Stopped { log: String },
-    /// The worker lost its lease (or could not renew it) and stopped the module.
+    /// The worker lost its lease (or could not renew it) and stopped the module, or did not
+    /// start it because its claim was too old to trust.
     Interrupted { log: String },
+    /// Its processing module was gone when the run was to start: nothing runs it until an
+    /// admin acts, so it fails for good at once, whatever tries it has left.
+    ModuleMissing,
 }
 
 /// A run the engine reports: the claim, its module, how it ended.
@@ -267,6 +272,19 @@ fn decide(run: &FinishedRun, now: Timestamp, jitter: f64) -> Finish {
                 item_status: item_status_after(claim.intname),
             },
         ),
+        RunResult::ModuleMissing => decide(
+            &FinishedRun {
+                claim: claim.clone(),
+                max_tries: 0,
+                result: RunResult::Failed {
+                    error_type: "module".into(),
+                    message: MODULE_MISSING.into(),
+                    log: String::new(),
+                },
+            },
+            now,
+            jitter,
+        ),
         RunResult::Failed {
             error_type,
             message,
@@ -344,6 +362,50 @@ mod tests {
         assert_eq!(backoff_ms(1, 0.1), 66_000);
         assert_eq!(backoff_ms(1, -0.1), 54_000);
         assert_eq!(backoff_ms(1, 0.5), 66_000);
+    }
+
+    #[test]
+    fn a_run_whose_module_is_gone_fails_for_good_at_once_with_a_task() {
+        let claim = Claim {
+            operation_id: 7,
+            intname: Intname::Suspend,
+            item_id: 3,
+            item_name: "host".into(),
+            itemtype: "vds".into(),
+            client_id: 1,
+            client_name: "Client".into(),
+            module_id: 9,
+            trycount: 1,
+            manual: false,
+            comment: String::new(),
+            token: "t".into(),
+            started: Timestamp(0),
+        };
+        let finish = decide(
+            &FinishedRun {
+                claim,
+                max_tries: 10,
+                result: RunResult::ModuleMissing,
+            },
+            Timestamp(5_000),
+            0.0,
+        );
+        assert_eq!(finish.outcome, AttemptOutcome::Error);
+        assert_eq!(finish.error_type.as_deref(), Some("module"));
+        assert_eq!(finish.error_message.as_deref(), Some(MODULE_MISSING));
+        match finish.next {
+            AfterAttempt::Retry {
+                next_run_at,
+                manual,
+                task: Some((kind, comment)),
+            } => {
+                assert_eq!(next_run_at, Timestamp(5_000));
+                assert!(manual, "no automatic restart");
+                assert_eq!(kind, TaskKind::Suspend);
+                assert!(comment.contains(MODULE_MISSING), "{comment}");
+            }
+            other => panic!("expected a manual retry with a task, got {other:?}"),
+        }
     }
 
     #[test]

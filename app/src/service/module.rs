@@ -2,7 +2,8 @@
 //! many at once, how often retried, and whether they run at all. Secrets are write-only.
 
 use super::{internal, is_unique_violation, too_long, Actor, Denied, Services};
-use crate::store::{ModuleRecord, StoreError};
+pub use crate::store::ModuleRecord;
+use crate::store::StoreError;
 use crate::types::{AppError, FieldError, FieldReason, ModuleKind, ModuleView};
 
 /// Tries before an operation turns manual, when not given (ISPsystem's module default).

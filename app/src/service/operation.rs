@@ -5,10 +5,10 @@
 use super::{
     internal, is_unique_violation, too_long, Actor, AuthError, Denied, Services, SessionToken,
 };
-use crate::store::{OperationFields, OperationRecord, OperationState, StoreError, TaskKind};
+use crate::store::{OperationFields, OperationRecord, StoreError};
 use crate::types::{
     AppError, AttemptRow, Conflict, FieldError, FieldReason, Intname, ListQuery, OperationFilter,
-    OperationForm, OperationInput, OperationRow, Page, Status,
+    OperationForm, OperationInput, OperationRow, OperationState, Page, Status, TaskKind,
 };
 
 /// Longest staff comment, in characters.
@@ -625,12 +625,7 @@ fn conflict_on_unique(error: StoreError, id: i64) -> OperationError {
 
 /// The status people see, from the queue state and `manual`.
 fn status_of(op: &OperationRecord) -> Status {
-    match op.state {
-        OperationState::Running => Status::Running,
-        _ if op.fields.manual => Status::Manual,
-        OperationState::Error => Status::Error,
-        _ => Status::Waiting,
-    }
+    Status::of(op.state, op.fields.manual)
 }
 
 /// What a change altered, for the journal.

@@ -2,7 +2,7 @@
 //! once released is never edited; a change is a new file in `migrations/<backend>/`.
 
 /// One migration: its version (the file's number), name and SQL.
-pub(crate) struct Migration {
+pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,

@@ -7,15 +7,17 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
+use super::dialect::{Dialect, SqlStore};
+use super::migrate::Migration;
+use super::{ChangeListener, StoreResult};
+
 /// The longest any one statement may run, in milliseconds.
 pub const STATEMENT_TIMEOUT_MS: u64 = 5_000;
 
 /// A store in a PostgreSQL database.
-pub struct PgStore {
-    pool: Pool<Postgres>,
-}
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
+impl SqlStore<Postgres> {
     /// Connects to the database a `postgres://` URL names. Every statement is cut at
     /// [`STATEMENT_TIMEOUT_MS`], so that no list query can hold a connection for long, and the
     /// planner is told that index reads are cheap.
@@ -31,31 +33,8 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
-    }
-
-    /// PostgreSQL takes concurrent writers: no gate.
-    async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        None
-    }
-
-    /// Tells every node listening on [`CHANNEL`].
-    async fn notify_nodes(pool: &Pool<Postgres>, payload: &str) -> sqlx::Result<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Listens on [`CHANNEL`] on a connection of its own.
-    async fn listen_nodes(
-        pool: &Pool<Postgres>,
-    ) -> sqlx::Result<Option<Box<dyn super::ChangeListener>>> {
-        let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
-        Ok(Some(Box::new(Listener(listener))))
+        // PostgreSQL takes concurrent writers: no gate.
+        Ok(SqlStore::new(pool, false))
     }
 }
 
@@ -66,28 +45,43 @@ pub const CHANNEL: &str = "billops";
 struct Listener(PgListener);
 
 #[async_trait::async_trait]
-impl super::ChangeListener for Listener {
+impl ChangeListener for Listener {
     async fn recv(&mut self) -> sqlx::Result<String> {
         Ok(self.0.recv().await?.payload().to_owned())
     }
 }
 
-super::sql::impl_store!(
-    PgStore,
-    Postgres,
-    sqlx::postgres::PgRow,
-    "postgres",
+#[async_trait::async_trait]
+impl Dialect for Postgres {
+    const BACKEND: &'static str = "postgres";
     // Nodes starting together: the first migrates, the others wait here and find it done.
-    Some("SELECT pg_advisory_xact_lock(727001)"),
-    super::migrate::POSTGRES,
+    const MIGRATION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(727001)");
+    const MIGRATIONS: &'static [Migration] = super::migrate::POSTGRES;
     // Autovacuum analyses too, but only after enough churn; this keeps plans right after bulk
     // changes. It samples, so it stays cheap on large tables.
-    "ANALYZE operation, item",
-    "ILIKE",
-    None,
+    const MAINTAIN: &'static str = "ANALYZE operation, item";
+    const TEXT_MATCH: &'static str = "ILIKE";
+    const CLAIM_PRELUDE: Option<&'static str> = None;
     // Claims from several nodes queue here, one at a time; NO KEY UPDATE does not block the
     // key-share locks that inserting operations (foreign keys) take on module rows.
-    " FOR NO KEY UPDATE",
+    const LOCK_MODULES: &'static str = " FOR NO KEY UPDATE";
     // An operation an admin is editing is left for the next claim.
-    " FOR UPDATE SKIP LOCKED"
-);
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    /// Tells every node listening on [`CHANNEL`].
+    async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on [`CHANNEL`] on a connection of its own.
+    async fn listen(pool: &Pool<Postgres>) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Box::new(Listener(listener))))
+    }
+}

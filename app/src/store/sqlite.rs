@@ -3,18 +3,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-/// A store in a SQLite file.
-pub struct SqliteStore {
-    pool: Pool<Sqlite>,
-    /// The engine's writers queue here: SQLite admits one writer at a time, and its busy
-    /// handler makes a waiting one sleep in steps of up to 100 ms.
-    gate: tokio::sync::Mutex<()>,
-}
+use super::dialect::{Dialect, SqlStore};
+use super::migrate::Migration;
+use super::{ChangeListener, StoreResult};
 
-impl SqliteStore {
+/// A store in a SQLite file.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl SqlStore<Sqlite> {
     /// Opens (creating when missing) the file a `sqlite://` URL names. WAL mode lets the list be
     /// read while a write is under way; the busy timeout queues writers instead of failing them.
     pub async fn connect(url: &str) -> sqlx::Result<SqliteStore> {
@@ -49,45 +49,35 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await?;
-        Ok(SqliteStore {
-            pool,
-            gate: tokio::sync::Mutex::new(()),
-        })
+        // SQLite admits one writer at a time: the engine's writers queue in the process.
+        Ok(SqlStore::new(pool, true))
     }
+}
 
-    /// The engine's turn to write.
-    async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        Some(self.gate.lock().await)
-    }
+#[async_trait]
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const MIGRATION_LOCK: Option<&'static str> = None;
+    const MIGRATIONS: &'static [Migration] = super::migrate::SQLITE;
+    // Statistics for the planner: without them SQLite sorts the whole current list to show
+    // its first page. 0x10002 also analyses tables never analysed before.
+    const MAINTAIN: &'static str = "PRAGMA optimize=0x10002";
+    // SQLite's LIKE ignores (ASCII) case by itself; no LOWER() per row.
+    const TEXT_MATCH: &'static str = "LIKE";
+    // A write first, so the claim's transaction holds SQLite's write lock before it reads (a
+    // reader that later writes could find the snapshot stale and fail instead of waiting).
+    const CLAIM_PRELUDE: Option<&'static str> =
+        Some("UPDATE processing_module SET max_running = max_running WHERE id = -1");
+    const LOCK_MODULES: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
 
     /// One node: nobody else to tell.
-    async fn notify_nodes(_pool: &Pool<Sqlite>, _payload: &str) -> sqlx::Result<()> {
+    async fn notify(_pool: &Pool<Sqlite>, _payload: &str) -> StoreResult<()> {
         Ok(())
     }
 
     /// One node: nobody else to hear from.
-    async fn listen_nodes(
-        _pool: &Pool<Sqlite>,
-    ) -> sqlx::Result<Option<Box<dyn super::ChangeListener>>> {
+    async fn listen(_pool: &Pool<Sqlite>) -> StoreResult<Option<Box<dyn ChangeListener>>> {
         Ok(None)
     }
 }
-
-super::sql::impl_store!(
-    SqliteStore,
-    Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "sqlite",
-    None,
-    super::migrate::SQLITE,
-    // Statistics for the planner: without them SQLite sorts the whole current list to show
-    // its first page. 0x10002 also analyses tables never analysed before.
-    "PRAGMA optimize=0x10002",
-    // SQLite's LIKE ignores (ASCII) case by itself; no LOWER() per row.
-    "LIKE",
-    // A write first, so the claim's transaction holds SQLite's write lock before it reads (a
-    // reader that later writes could find the snapshot stale and fail instead of waiting).
-    Some("UPDATE processing_module SET max_running = max_running WHERE id = -1"),
-    "",
-    ""
-);

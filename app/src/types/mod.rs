@@ -9,6 +9,7 @@ pub mod filter;
 pub mod lang;
 pub mod operation;
 pub mod page;
+pub mod queue;
 pub mod reference;
 pub mod session;
 pub mod time;
@@ -21,6 +22,7 @@ pub use operation::{
     ActionResult, Intname, OperationAction, OperationForm, OperationInput, OperationRow, Status,
 };
 pub use page::{ListQuery, Page};
+pub use queue::{OperationState, TaskKind};
 pub use reference::{ClientArea, ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
 pub use session::{Level, SessionInfo};
 pub use time::{TimeUnit, Timestamp};

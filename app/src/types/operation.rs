@@ -38,6 +38,20 @@ impl Status {
         }
     }
 
+    /// The status people see, from an operation's queue state and its `manual` flag: a
+    /// running operation is running; otherwise `manual` makes it need attention; otherwise a
+    /// failed one waits for its scheduled restart. This is the one derivation: the store's SQL
+    /// for sorting and filtering by status says the same, and its conformance tests hold it to
+    /// this function.
+    pub fn of(state: super::OperationState, manual: bool) -> Status {
+        match state {
+            super::OperationState::Running => Status::Running,
+            _ if manual => Status::Manual,
+            super::OperationState::Error => Status::Error,
+            _ => Status::Waiting,
+        }
+    }
+
     /// Reads a raw value.
     pub fn parse(raw: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.raw() == raw.trim())

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use app::service::{Actor, ManualClock, Services};
+use app::store::fixtures::{self, Fixtures};
 use app::store::Store;
 use app::types::{Lang, Level, Timestamp};
 use sqlx::Connection;
@@ -18,6 +19,8 @@ pub const T0: Timestamp = Timestamp(1_736_510_400_000);
 /// A migrated, empty store and what must be cleaned up after it.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
+    /// The same store, with its bulk inserts.
+    pub fixtures: Arc<dyn Fixtures>,
     pub clock: Arc<ManualClock>,
     _dir: Option<tempfile::TempDir>,
     pg_drop: Option<(String, String)>,
@@ -53,12 +56,13 @@ impl Drop for TestDb {
 }
 
 fn new_db(
-    store: Arc<dyn Store>,
+    fixtures: Arc<dyn Fixtures>,
     dir: Option<tempfile::TempDir>,
     pg_drop: Option<(String, String)>,
 ) -> TestDb {
     TestDb {
-        store,
+        store: fixtures.clone(),
+        fixtures,
         clock: Arc::new(ManualClock::new(T0)),
         _dir: dir,
         pg_drop,
@@ -69,7 +73,7 @@ fn new_db(
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = app::store::connect(&url).await.expect("open sqlite");
+    let store = fixtures::connect(&url).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
     new_db(store, Some(dir), None)
 }
@@ -117,7 +121,7 @@ pub async fn postgres() -> Option<TestDb> {
         .execute(&mut conn)
         .await
         .expect("create test database");
-    let store = app::store::connect(&with_database(&admin_url, &name))
+    let store = fixtures::connect(&with_database(&admin_url, &name))
         .await
         .expect("open postgres");
     store.migrate().await.expect("migrate postgres");

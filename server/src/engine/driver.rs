@@ -1,8 +1,9 @@
 //! The processing-module driver trait, what a run is told, and the helpers every driver shares:
 //! the module's JSON, secret masking, the output tail.
 
+use app::service::engine::Claim;
 use app::service::engine::RunResult;
-use app::store::{Claim, ModuleRecord};
+use app::service::module::ModuleRecord;
 use async_trait::async_trait;
 use serde_json::json;
 use tokio::sync::watch;

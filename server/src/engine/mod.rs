@@ -16,9 +16,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::service::engine::{Claim, HeldLease};
 use app::service::engine::{FinishedRun, RunResult};
+use app::service::module::ModuleRecord;
 use app::service::Services;
-use app::store::{Claim, HeldLease, ModuleRecord};
 use app::types::ModuleKind;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
@@ -289,13 +290,10 @@ async fn run_one(
 ) -> FinishedRun {
     let Some(module) = module else {
         // Deleted between claim and run: cannot happen with foreign keys, but never panic.
+        // What follows is the service's rule (`decide`).
         return FinishedRun {
-            max_tries: 1,
-            result: RunResult::Failed {
-                error_type: "module".into(),
-                message: "The processing module is gone".into(),
-                log: String::new(),
-            },
+            max_tries: 0,
+            result: RunResult::ModuleMissing,
             claim,
         };
     };

@@ -1,0 +1,91 @@
+//! What differs between the backends, and the store type both share.
+//!
+//! The store's SQL is written once, in one module per aggregate, as generic code over
+//! [`Dialect`]: a sqlx database (SQLite or PostgreSQL) plus the few pieces of SQL where the two
+//! differ (the migration lock, `LIKE` without case, the claim's locking clauses) and how the
+//! nodes sharing a database talk. Why generic code rather than a macro or `sqlx::Any`: the
+//! compiler, rustfmt and editors see every statement where it is written, and each backend
+//! keeps its own driver types (no conversion of every row into `Any` values on the hot path).
+//! The price is a `where` block on each `impl`, the same in every file: the sqlx traits that
+//! let generic code bind `i64`, `bool` and text and read them back.
+
+use async_trait::async_trait;
+use sqlx::Pool;
+
+use super::migrate::Migration;
+use super::{ChangeListener, StoreResult};
+
+/// A backend: a sqlx database and its dialect of SQL.
+#[async_trait]
+pub trait Dialect: sqlx::Database<QueryResult: Affected> {
+    /// `sqlite` or `postgres`.
+    const BACKEND: &'static str;
+    /// Run first in the migration transaction: PostgreSQL takes an advisory lock so that nodes
+    /// starting together migrate once.
+    const MIGRATION_LOCK: Option<&'static str>;
+    /// The backend's migrations, oldest first.
+    const MIGRATIONS: &'static [Migration];
+    /// Refreshes the planner's statistics.
+    const MAINTAIN: &'static str;
+    /// The `LIKE` that ignores case.
+    const TEXT_MATCH: &'static str;
+    /// Run first in a claim's (and a rescue's) transaction: SQLite takes its write lock with
+    /// it, before reading.
+    const CLAIM_PRELUDE: Option<&'static str>;
+    /// Ends the select of the module rows in a claim (PostgreSQL locks them, serialising claims
+    /// between nodes).
+    const LOCK_MODULES: &'static str;
+    /// Ends the select of due operations in a claim.
+    const SKIP_LOCKED: &'static str;
+
+    /// Tells every node listening; with one node, nobody.
+    async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;
+    /// Listens for other nodes' messages; `None` where there are no other nodes.
+    async fn listen(pool: &Pool<Self>) -> StoreResult<Option<Box<dyn ChangeListener>>>;
+}
+
+/// The store on backend `D`. Its operations are implemented by aggregate, one module each:
+/// [`super::reference`], [`super::operations`], [`super::list`], [`super::sessions`],
+/// [`super::queue`], [`super::journal`], [`super::schema`], [`super::seed`].
+pub struct SqlStore<D: Dialect> {
+    pub(super) pool: Pool<D>,
+    /// The engine's writers queue here when the backend admits one writer at a time (SQLite,
+    /// whose busy handler would make a waiting writer sleep in steps of up to 100 ms).
+    gate: Option<tokio::sync::Mutex<()>>,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// A store over `pool`; `one_writer` queues the engine's writes in the process.
+    pub(super) fn new(pool: Pool<D>, one_writer: bool) -> SqlStore<D> {
+        SqlStore {
+            pool,
+            gate: one_writer.then(|| tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The engine's turn to write (nothing to wait for where writers run concurrently).
+    pub(super) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+}
+
+/// How many rows a statement changed (each backend's result has it, under no common trait).
+pub trait Affected {
+    /// The number of rows the statement inserted, changed or deleted.
+    fn rows_affected(&self) -> u64;
+}
+
+impl Affected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl Affected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}

@@ -1,0 +1,105 @@
+//! The journal: who changed what. Each change's row is written in the change's own transaction
+//! (by [`SqlStore::journal`]); actions that change nothing stored (such as `su`) add theirs here.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::dialect::{Dialect, SqlStore};
+use super::{JournalEntry, JournalRow, StoreResult};
+use crate::types::Timestamp;
+
+/// The journal of changes.
+#[async_trait]
+pub trait Journal: Send + Sync {
+    /// Records an action that changed no stored object (such as `su`).
+    async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
+    /// Journal rows about one object, oldest first.
+    async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>>;
+}
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    pub(super) async fn journal(conn: &mut D::Connection, entry: &JournalEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO journal (at, user_id, user_name, action, object, object_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.at.0)
+        .bind(entry.user_id)
+        .bind(&entry.user_name)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(entry.object_id)
+        .bind(&entry.detail)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The journal entry with the id of the object just created.
+    pub(super) fn with_id(entry: &JournalEntry, id: i64) -> JournalEntry {
+        JournalEntry {
+            object_id: Some(id),
+            ..entry.clone()
+        }
+    }
+}
+
+#[async_trait]
+impl<D> Journal for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        Self::journal(&mut conn, entry).await
+    }
+
+    async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>> {
+        let rows = sqlx::query(
+            "SELECT id, at, user_name, action, object, object_id, detail FROM journal \
+             WHERE object = $1 AND object_id = $2 ORDER BY id",
+        )
+        .bind(object)
+        .bind(object_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JournalRow {
+                    id: row.try_get("id")?,
+                    at: Timestamp(row.try_get("at")?),
+                    user_name: row.try_get("user_name")?,
+                    action: row.try_get("action")?,
+                    object: row.try_get("object")?,
+                    object_id: row.try_get("object_id")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,277 @@
+//! The current list: pages of operations filtered and sorted as asked, and their counts; and
+//! the error messages (`error_message`) its text filter matches by id.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::dialect::{Dialect, SqlStore};
+use super::sql::{
+    like_pattern, parse_with, sort_joins, sort_sql, status_sql, Sql, ACTIVE, ROW_COLUMNS, ROW_JOINS,
+};
+use super::StoreResult;
+use crate::types::{
+    Intname, ListQuery, OperationFilter, OperationRow, OperationState, SortOrder, Status, Timestamp,
+};
+use sqlx::Pool;
+
+/// Pages and counts of the current list.
+#[async_trait]
+pub trait OperationList: Send + Sync {
+    /// One page of active operations, filtered and sorted as asked.
+    async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>>;
+    /// How many active operations the filter matches, counting no further than `limit`.
+    async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64>;
+    /// One page and the count of what the filter matches (up to `count_limit`), at once.
+    async fn page_operations(
+        &self,
+        query: &ListQuery,
+        count_limit: u64,
+    ) -> StoreResult<(Vec<OperationRow>, u64)>;
+}
+
+/// Most distinct messages an error-text filter lists by id; past it, it matches in SQL.
+const MAX_ERROR_IDS: usize = 200;
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    pub(super) fn operation_row(row: &D::Row) -> StoreResult<OperationRow> {
+        let state = parse_with("state", row.try_get("state")?, OperationState::parse)?;
+        let manual: bool = row.try_get("manual")?;
+        let status = Status::of(state, manual);
+        Ok(OperationRow {
+            id: row.try_get("id")?,
+            intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
+            item_id: row.try_get("item_id")?,
+            item_name: row.try_get("item_name")?,
+            itemtype: row.try_get("itemtype")?,
+            client_id: row.try_get("client_id")?,
+            client_name: row.try_get("client_name")?,
+            cdate: Timestamp(row.try_get("cdate")?),
+            trycount: row.try_get("trycount")?,
+            module_id: row.try_get("module_id")?,
+            module_name: row.try_get("module_name")?,
+            task_id: row.try_get("task_id")?,
+            status,
+            manual,
+            comment: row.try_get("comment")?,
+            last_error: row.try_get("last_error")?,
+        })
+    }
+
+    /// The ids of the error messages containing `text`, when there are at most
+    /// [`MAX_ERROR_IDS`] of them.
+    pub(super) async fn matching_error_ids(
+        pool: &Pool<D>,
+        text: &str,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        let text_match = D::TEXT_MATCH;
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM error_message WHERE text {text_match} $1 ESCAPE '\\' ORDER BY id LIMIT $2"
+        ))
+        .bind(like_pattern(text))
+        .bind(MAX_ERROR_IDS as i64 + 1)
+        .fetch_all(pool)
+        .await?;
+        Ok((ids.len() <= MAX_ERROR_IDS).then_some(ids))
+    }
+
+    /// The error ids a filter's text matches (`None`: no text, or too many to list).
+    pub(super) async fn error_ids_of(
+        pool: &Pool<D>,
+        filter: &OperationFilter,
+    ) -> StoreResult<Option<Vec<i64>>> {
+        match filter.error_text.as_deref().filter(|t| !t.is_empty()) {
+            Some(text) => Self::matching_error_ids(pool, text).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn push_filter<'a>(
+        qb: &mut Sql<'a>,
+        filter: &'a OperationFilter,
+        error_ids: Option<&[i64]>,
+    ) {
+        if let Some(id) = filter.id {
+            qb.push(" AND o.id = ").push_bind(id);
+        }
+        if let Some(intname) = filter.intname {
+            qb.push(" AND o.intname = ").push_bind(intname.raw());
+        }
+        if let Some(item) = filter.item {
+            qb.push(" AND o.item_id = ").push_bind(item);
+        }
+        if let Some(itemtype) = &filter.itemtype {
+            qb.push(" AND o.itemtype = ").push_bind(itemtype);
+        }
+        if let Some(client) = filter.client {
+            qb.push(" AND o.client_id = ").push_bind(client);
+        }
+        if let Some(module) = filter.processingmodule {
+            qb.push(" AND o.module_id = ").push_bind(module);
+        }
+        if let Some(status) = filter.status {
+            qb.push(" AND ").push(status_sql(status));
+        }
+        if let Some(manual) = filter.manual {
+            qb.push(" AND o.manual = ").push_bind(manual);
+        }
+        match filter.has_task {
+            Some(true) => {
+                qb.push(" AND o.task_id IS NOT NULL");
+            }
+            Some(false) => {
+                qb.push(" AND o.task_id IS NULL");
+            }
+            None => {}
+        }
+        if let Some(from) = filter.created_from {
+            qb.push(" AND o.cdate >= ").push_bind(from.0);
+        }
+        if let Some(to) = filter.created_to {
+            qb.push(" AND o.cdate <= ").push_bind(to.0);
+        }
+        if let Some(min) = filter.min_trycount {
+            qb.push(" AND o.trycount >= ").push_bind(min);
+        }
+        if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
+            match error_ids {
+                // No message contains the text: nothing matches.
+                Some([]) => {
+                    qb.push(" AND 1 = 0");
+                }
+                // A few messages: an id list, which one message turns into an index walk
+                // of (last_error_id, id) in id order.
+                Some(ids) => {
+                    qb.push(" AND o.last_error_id IN (")
+                        .push_list(ids.iter().copied())
+                        .push(")");
+                }
+                // Many messages: match them in SQL and compare ids row by row.
+                None => {
+                    let text_match = D::TEXT_MATCH;
+                    qb.push(" AND o.last_error_id IN (SELECT id FROM error_message WHERE text ")
+                        .push(text_match)
+                        .push(" ")
+                        .push_bind(like_pattern(text))
+                        .push(" ESCAPE '\\')");
+                }
+            }
+        }
+    }
+
+    /// One page of current operations, the error-text filter's ids already looked up.
+    pub(super) async fn page_rows(
+        pool: &Pool<D>,
+        query: &ListQuery,
+        error_ids: Option<&[i64]>,
+    ) -> StoreResult<Vec<OperationRow>> {
+        // Two steps: the page's ids from `operation` alone (index order, skipping the
+        // offset without touching other tables), then the joins for those rows only.
+        let order = match query.order {
+            SortOrder::Asc => "ASC",
+            SortOrder::Desc => "DESC",
+        };
+        let sort = sort_sql(query.sort);
+        // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
+        // otherwise walk all of `operation` in id order to meet the page's 100 rows.
+        let mut qb = Sql::new(format!(
+            "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
+            sort_joins(query.sort)
+        ));
+        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+        Self::push_filter(&mut qb, &query.filter, error_ids);
+        qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+        qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
+        qb.push(" OFFSET ")
+            .push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+        qb.push(format!(
+                ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
+            ));
+        let rows = qb.query().fetch_all(pool).await?;
+        rows.iter().map(Self::operation_row).collect()
+    }
+
+    /// How many current operations match, up to `limit`, the error ids already looked up.
+    pub(super) async fn page_count(
+        pool: &Pool<D>,
+        filter: &OperationFilter,
+        limit: u64,
+        error_ids: Option<&[i64]>,
+    ) -> StoreResult<u64> {
+        let mut qb = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
+        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+        Self::push_filter(&mut qb, filter, error_ids);
+        qb.push(" LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        qb.push(") AS matched");
+        let count: i64 = qb.query().fetch_one(pool).await?.try_get(0)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// The id of an error message's text, added when new.
+    pub(super) async fn error_message_id(conn: &mut D::Connection, text: &str) -> StoreResult<i64> {
+        sqlx::query("INSERT INTO error_message (text) VALUES ($1) ON CONFLICT (text) DO NOTHING")
+            .bind(text)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query_scalar("SELECT id FROM error_message WHERE text = $1")
+            .bind(text)
+            .fetch_one(&mut *conn)
+            .await
+    }
+}
+
+#[async_trait]
+impl<D> OperationList for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>> {
+        let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
+        Self::page_rows(&self.pool, query, error_ids.as_deref()).await
+    }
+
+    async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64> {
+        let error_ids = Self::error_ids_of(&self.pool, filter).await?;
+        Self::page_count(&self.pool, filter, limit, error_ids.as_deref()).await
+    }
+
+    async fn page_operations(
+        &self,
+        query: &ListQuery,
+        count_limit: u64,
+    ) -> StoreResult<(Vec<OperationRow>, u64)> {
+        // The text filter's messages are looked up once for both queries; the page and
+        // its count scan the same rows, so on two connections they take as long as the
+        // slower of them.
+        let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
+        tokio::try_join!(
+            Self::page_rows(&self.pool, query, error_ids.as_deref()),
+            Self::page_count(&self.pool, &query.filter, count_limit, error_ids.as_deref())
+        )
+    }
+}

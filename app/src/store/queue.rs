@@ -1,0 +1,475 @@
+//! The engine's queue: claiming due operations under leases, recording how attempts ended
+//! (successes set-wise), renewing leases, rescuing the ones whose node is gone, and telling the
+//! other nodes. The rules (what becomes of an operation after an attempt) are the service's:
+//! the store writes the [`AfterAttempt`] it is given.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::dialect::{Affected, Dialect, SqlStore};
+use std::collections::HashMap;
+
+use super::sql::{parse_with, Sql};
+use super::{ChangeListener, JournalEntry, StoreResult};
+use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
+use crate::types::{Intname, Timestamp};
+
+/// The engine's claims, finishes, leases and messages between nodes.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Claims up to `limit` due operations in one transaction: `waiting` or `error`, due by
+    /// `now`, automatic (`manual` off) or asked to start, of a module that is on and under its
+    /// cap of running operations. Each becomes `running` with the lease and a fresh token,
+    /// `trycount` goes up by one, and its attempt row is written as `running`.
+    async fn claim_operations(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>>;
+    /// Records how attempts ended, in one transaction. A finish whose token is no longer the
+    /// operation's changes nothing; the result says, per finish, whether it was applied.
+    async fn finish_attempts(
+        &self,
+        finishes: &[Finish],
+        journal: &JournalEntry,
+    ) -> StoreResult<Vec<bool>>;
+    /// Extends the unexpired leases `owner` holds to `until`; returns the leases it still holds.
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<HeldLease>>;
+    /// Returns running operations whose lease ran out before `now` to `error`, due at once,
+    /// with their attempt recorded as interrupted by `message`; returns their ids.
+    async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>>;
+    /// Tells every node listening (PostgreSQL `NOTIFY`); SQLite has one node: nothing to do.
+    async fn notify(&self, payload: &str) -> StoreResult<()>;
+    /// Listens for other nodes' messages; `None` where there are no other nodes (SQLite).
+    async fn listen(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
+    /// How many operations of a module are running now.
+    async fn running_count(&self, module_id: i64) -> StoreResult<i64>;
+}
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    /// Records the successful finishes `finishes[i]` for `i` in `chunk` (at most 500), in
+    /// four statements or so: the operations whose token still matches become `done`, their
+    /// services take their new status, their attempts their outcome and log.
+    pub(super) async fn finish_done(
+        conn: &mut D::Connection,
+        finishes: &[Finish],
+        chunk: &[usize],
+        applied: &mut [bool],
+    ) -> StoreResult<()> {
+        let at = finishes[chunk[0]].at.0;
+        let mut sql = Sql::new("UPDATE operation SET state = 'done', finished_at = ");
+        sql.push_bind(at)
+            .push(", updated_at = ")
+            .push_bind(at)
+            .push(
+                ", lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
+             run_requested = FALSE, stop_requested = FALSE FROM (VALUES ",
+            );
+        for (n, &i) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(finishes[i].operation_id)
+                .push(", ")
+                .push_bind(finishes[i].token.as_str())
+                .push(")");
+        }
+        // The id list lets the planner find the rows by primary key, whatever it believes
+        // about how many are running; the join checks each one's token.
+        sql.push(") AS v WHERE operation.id IN (")
+            .push_list(chunk.iter().map(|&i| finishes[i].operation_id))
+            .push(
+                ") AND operation.id = v.column1 AND operation.attempt_token = v.column2 \
+                 AND operation.state = 'running' RETURNING id, item_id",
+            );
+        let mut finished: HashMap<i64, i64> = HashMap::new();
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            finished.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+        if finished.is_empty() {
+            return Ok(());
+        }
+        let mut by_status: HashMap<&'static str, Vec<i64>> = HashMap::new();
+        let mut attempts: Vec<&Finish> = Vec::with_capacity(finished.len());
+        for &i in chunk {
+            let f = &finishes[i];
+            let Some(item_id) = finished.get(&f.operation_id) else {
+                continue;
+            };
+            applied[i] = true;
+            attempts.push(f);
+            if let AfterAttempt::Done {
+                item_status: Some(status),
+            } = &f.next
+            {
+                by_status.entry(status.raw()).or_default().push(*item_id);
+            }
+        }
+        for (status, items) in by_status {
+            let mut sql = Sql::new("UPDATE item SET status = ");
+            sql.push_bind(status)
+                .push(" WHERE id IN (")
+                .push_list(items)
+                .push(")");
+            sql.query().execute(&mut *conn).await?;
+        }
+        let mut sql = Sql::new("UPDATE attempt SET outcome = 'ok', finished_at = ");
+        sql.push_bind(at)
+            .push(", error_type = NULL, error_message = NULL, log = v.column2 FROM (VALUES ");
+        for (n, f) in attempts.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(f.token.as_str())
+                .push(", ")
+                .push_bind(f.log.as_str())
+                .push(")");
+        }
+        // The token list lets both planners walk the index of running attempts by token.
+        sql.push(") AS v WHERE attempt.token IN (")
+            .push_list(attempts.iter().map(|f| f.token.as_str()))
+            .push(") AND attempt.token = v.column1 AND attempt.outcome = 'running'");
+        sql.query().execute(&mut *conn).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<D> Queue for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Encode<'q, D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+{
+    async fn claim_operations(&self, request: &ClaimRequest) -> StoreResult<Vec<Claim>> {
+        let _gate = self.write_gate().await;
+        use rand::Rng;
+        let mut tx = self.pool.begin().await?;
+        // Claims are serialised: the module rows (and their caps) are locked first.
+        let prelude = D::CLAIM_PRELUDE;
+        if let Some(prelude) = prelude {
+            sqlx::query(prelude).execute(&mut *tx).await?;
+        }
+        let lock_modules = D::LOCK_MODULES;
+        let mut modules: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT id, max_running FROM processing_module WHERE enabled = TRUE ORDER BY id{lock_modules}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        if modules.is_empty() {
+            return Ok(Vec::new());
+        }
+        let running: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT module_id, COUNT(*) FROM operation WHERE state = 'running' GROUP BY module_id",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        // Start at a random module so that a small limit does not favour the first one.
+        let start = rand::thread_rng().gen_range(0..modules.len());
+        modules.rotate_left(start);
+        let skip_locked = D::SKIP_LOCKED;
+        let mut ids: Vec<i64> = Vec::new();
+        let mut left = i64::from(request.limit);
+        for (module_id, max_running) in modules {
+            let room = (max_running - running.get(&module_id).copied().unwrap_or(0)).min(left);
+            if room <= 0 {
+                continue;
+            }
+            let found: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT id FROM operation WHERE module_id = $1 AND state IN ('waiting', 'error') \
+                 AND next_run_at <= $2 AND (manual = FALSE OR run_requested = TRUE) \
+                 ORDER BY next_run_at, id LIMIT $3{skip_locked}"
+            ))
+            .bind(module_id)
+            .bind(request.now.0)
+            .bind(room)
+            .fetch_all(&mut *tx)
+            .await?;
+            left -= found.len() as i64;
+            ids.extend(found);
+            if left == 0 {
+                break;
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefix = format!(
+            "{}:{:016x}:",
+            request.owner,
+            rand::thread_rng().gen::<u64>()
+        );
+        let mut sql = Sql::new(
+            "UPDATE operation SET state = 'running', trycount = trycount + 1, run_requested = FALSE, \
+             stop_requested = FALSE, lease_owner = ",
+        );
+        sql.push_bind(request.owner.as_str())
+            .push(", lease_expires_at = ")
+            .push_bind(request.lease_until.0)
+            .push(", attempt_token = ")
+            .push_bind(prefix.as_str())
+            .push(" || CAST(id AS TEXT), updated_at = ")
+            .push_bind(request.now.0)
+            .push(" WHERE id IN (")
+            .push_list(ids.iter().copied())
+            .push(")");
+        sql.query().execute(&mut *tx).await?;
+
+        let mut sql = Sql::new(
+            "INSERT INTO attempt (operation_id, item_id, token, started_at, outcome, log) \
+             SELECT id, item_id, attempt_token, ",
+        );
+        sql.push_bind(request.now.0)
+            .push(", 'running', '' FROM operation WHERE id IN (")
+            .push_list(ids.iter().copied())
+            .push(")");
+        sql.query().execute(&mut *tx).await?;
+
+        let mut sql = Sql::new(
+            "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, o.client_id, \
+             c.name AS client_name, o.module_id, o.trycount, o.manual, o.comment, o.attempt_token \
+             FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
+             WHERE o.id IN (",
+        );
+        sql.push_list(ids.iter().copied())
+            .push(") ORDER BY o.next_run_at, o.id");
+        let rows = sql.query().fetch_all(&mut *tx).await?;
+        let claims = rows
+            .iter()
+            .map(|row| {
+                Ok(Claim {
+                    operation_id: row.try_get("id")?,
+                    intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
+                    item_id: row.try_get("item_id")?,
+                    item_name: row.try_get("item_name")?,
+                    itemtype: row.try_get("itemtype")?,
+                    client_id: row.try_get("client_id")?,
+                    client_name: row.try_get("client_name")?,
+                    module_id: row.try_get("module_id")?,
+                    trycount: row.try_get("trycount")?,
+                    manual: row.try_get("manual")?,
+                    comment: row.try_get("comment")?,
+                    token: row.try_get("attempt_token")?,
+                    started: request.now,
+                })
+            })
+            .collect::<StoreResult<Vec<Claim>>>()?;
+        tx.commit().await?;
+        Ok(claims)
+    }
+
+    async fn finish_attempts(
+        &self,
+        finishes: &[Finish],
+        entry: &JournalEntry,
+    ) -> StoreResult<Vec<bool>> {
+        let _gate = self.write_gate().await;
+        let mut tx = self.pool.begin().await?;
+        let mut applied = vec![false; finishes.len()];
+        // Successes, the common case, are written set-wise: a few statements per batch.
+        let done: Vec<usize> = (0..finishes.len())
+            .filter(|&i| matches!(finishes[i].next, AfterAttempt::Done { .. }))
+            .collect();
+        for chunk in done.chunks(500) {
+            Self::finish_done(&mut tx, finishes, chunk, &mut applied).await?;
+        }
+        for (i, f) in finishes.iter().enumerate() {
+            let mut task_id: Option<i64> = None;
+            let done = match &f.next {
+                AfterAttempt::Done { .. } => continue,
+                AfterAttempt::Retry {
+                    next_run_at,
+                    manual,
+                    task,
+                } => {
+                    let error_id = match f.error_message.as_deref() {
+                        Some(text) => Some(Self::error_message_id(&mut tx, text).await?),
+                        None => None,
+                    };
+                    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                        "UPDATE operation SET state = 'error', manual = (manual OR $1), next_run_at = $2, \
+                         last_error = COALESCE($3, last_error), last_error_id = COALESCE($4, last_error_id), \
+                         lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
+                         run_requested = FALSE, stop_requested = FALSE, updated_at = $5 \
+                         WHERE id = $6 AND attempt_token = $7 AND state = 'running' RETURNING item_id, task_id",
+                    )
+                    .bind(*manual)
+                    .bind(next_run_at.0)
+                    .bind(f.error_message.as_deref())
+                    .bind(error_id)
+                    .bind(f.at.0)
+                    .bind(f.operation_id)
+                    .bind(&f.token)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let (Some((item_id, None)), Some((kind, comment))) = (row, task) {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO task (operation_id, item_id, kind, status, comment, created_at) \
+                             VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
+                        )
+                        .bind(f.operation_id)
+                        .bind(item_id)
+                        .bind(kind.raw())
+                        .bind(comment)
+                        .bind(f.at.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        sqlx::query("UPDATE operation SET task_id = $1 WHERE id = $2")
+                            .bind(id)
+                            .bind(f.operation_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::journal(
+                            &mut *tx,
+                            &JournalEntry {
+                                object_id: Some(f.operation_id),
+                                detail: format!("task {id}"),
+                                ..entry.clone()
+                            },
+                        )
+                        .await?;
+                        task_id = Some(id);
+                    }
+                    row.is_some()
+                }
+            };
+            if done {
+                sqlx::query(
+                    "UPDATE attempt SET outcome = $1, finished_at = $2, error_type = $3, error_message = $4, \
+                     log = $5, task_id = $6 WHERE token = $7 AND outcome = 'running'",
+                )
+                .bind(f.outcome.raw())
+                .bind(f.at.0)
+                .bind(f.error_type.as_deref())
+                .bind(f.error_message.as_deref())
+                .bind(&f.log)
+                .bind(task_id)
+                .bind(&f.token)
+                .execute(&mut *tx)
+                .await?;
+            }
+            applied[i] = done;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<HeldLease>> {
+        let _gate = self.write_gate().await;
+        let rows: Vec<(String, bool)> = sqlx::query_as(
+            "UPDATE operation SET lease_expires_at = $1 \
+             WHERE lease_owner = $2 AND state = 'running' AND lease_expires_at >= $3 \
+             RETURNING attempt_token, stop_requested",
+        )
+        .bind(until.0)
+        .bind(owner)
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(token, stop_requested)| HeldLease {
+                token,
+                stop_requested,
+            })
+            .collect())
+    }
+
+    async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>> {
+        let _gate = self.write_gate().await;
+        let mut tx = self.pool.begin().await?;
+        // As in a claim: SQLite's write lock first, so the read below cannot go stale.
+        let prelude = D::CLAIM_PRELUDE;
+        if let Some(prelude) = prelude {
+            sqlx::query(prelude).execute(&mut *tx).await?;
+        }
+        let skip_locked = D::SKIP_LOCKED;
+        let expired: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT id, attempt_token FROM operation \
+             WHERE state = 'running' AND lease_expires_at < $1 ORDER BY id{skip_locked}"
+        ))
+        .bind(now.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        if expired.is_empty() {
+            return Ok(Vec::new());
+        }
+        let error_id = Self::error_message_id(&mut tx, message).await?;
+        let mut rescued = Vec::with_capacity(expired.len());
+        for (id, token) in expired {
+            sqlx::query(
+                "UPDATE attempt SET outcome = 'interrupted', finished_at = $1, error_type = 'interrupted', \
+                 error_message = $2 WHERE token = $3 AND outcome = 'running'",
+            )
+            .bind(now.0)
+            .bind(message)
+            .bind(&token)
+            .execute(&mut *tx)
+            .await?;
+            let done = sqlx::query(
+                "UPDATE operation SET state = 'error', next_run_at = $1, lease_owner = NULL, \
+                 lease_expires_at = NULL, attempt_token = NULL, stop_requested = FALSE, \
+                 last_error = $2, last_error_id = $3, updated_at = $1 \
+                 WHERE id = $4 AND attempt_token = $5 AND state = 'running'",
+            )
+            .bind(now.0)
+            .bind(message)
+            .bind(error_id)
+            .bind(id)
+            .bind(&token)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if done {
+                rescued.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok(rescued)
+    }
+
+    async fn notify(&self, payload: &str) -> StoreResult<()> {
+        D::notify(&self.pool, payload).await
+    }
+
+    async fn listen(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        D::listen(&self.pool).await
+    }
+
+    async fn running_count(&self, module_id: i64) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM operation WHERE module_id = $1 AND state = 'running'",
+        )
+        .bind(module_id)
+        .fetch_one(&self.pool)
+        .await
+    }
+}
