@@ -4,8 +4,9 @@
 //!
 //! Every page is rendered on the server and works as served; links are ordinary page loads.
 //! What acts in the browser is a Leptos island (`#[island]`), hydrated once the WASM is there:
-//! the operations list with everything around it (`operations::OperationsList`), the edit form,
-//! the log's copy button and the client area's way back. Only islands reach the WASM bundle.
+//! the operations list with everything around it (`operations::list::OperationsList`), the edit
+//! form, the log's copy button and the client area's way back. Only islands reach the WASM
+//! bundle.
 //!
 //! Browser-only code (event sources, timers, key listeners, storage) is compiled for
 //! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into

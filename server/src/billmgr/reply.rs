@@ -159,4 +159,37 @@ impl Reply {
             with_ok: true,
         }
     }
+
+    /// Success that names the object it created, as the `.edit` functions answer a creation.
+    pub fn created(id: i64) -> Reply {
+        Reply::Ok {
+            redirect: None,
+            extra: vec![Cell::new("id", id.to_string())],
+        }
+    }
+
+    /// The fields of one object, with no select lists.
+    pub fn form(fields: Vec<Cell>) -> Reply {
+        Reply::Form {
+            fields,
+            slists: Vec::new(),
+        }
+    }
+
+    /// A whole list as its only page, its paging echoed as one page by id ascending (modules,
+    /// clients, services, an operation's attempts).
+    pub fn unpaged(rows: Vec<Vec<Cell>>) -> Reply {
+        let count = rows.len();
+        Reply::List {
+            rows,
+            paging: Some(Paging {
+                elems: count as u64,
+                exact: true,
+                num: 1,
+                cnt: count as u32,
+                sort: "id".into(),
+                order: "asc".into(),
+            }),
+        }
+    }
 }

@@ -1,0 +1,81 @@
+//! The current operations list: the seed's ten columns, statuses in the session's language,
+//! sorting, paging and page size held in the URL, selection with group actions and per-row
+//! results, and live updates from the server's change stream.
+//!
+//! [`list`] holds the page and its island, which puts together the [`header`], the action bar
+//! ([`actions`]), the [`table`], [`live`] updates and keyboard [`shortcuts`]. This module holds
+//! the list's state as the URL carries it, which the list and the table's links share.
+
+mod actions;
+mod header;
+mod list;
+mod live;
+mod shortcuts;
+mod table;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::list_operations;
+use crate::types::{AppError, OperationRow, Page, SortColumn, SortOrder};
+
+pub use list::OperationsPage;
+
+/// Rows per page unless the URL says otherwise.
+const PAGE_SIZE: u32 = 50;
+/// The page sizes offered.
+const PAGE_SIZES: [u32; 4] = [20, 50, 100, 200];
+
+/// The list's state as the URL holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ListState {
+    page: u32,
+    size: u32,
+    sort: SortColumn,
+    order: SortOrder,
+}
+
+impl ListState {
+    /// The state in the current URL's query.
+    fn from_query() -> ListState {
+        let query = use_query_map();
+        let q = query.read_untracked();
+        let number = |key: &str| q.get(key).and_then(|v| v.parse::<u32>().ok());
+        ListState {
+            page: number("page").unwrap_or(1).max(1),
+            size: number("size")
+                .filter(|s| PAGE_SIZES.contains(s))
+                .unwrap_or(PAGE_SIZE),
+            sort: q
+                .get("sort")
+                .and_then(|s| SortColumn::parse(&s))
+                .unwrap_or_default(),
+            order: q
+                .get("order")
+                .and_then(|o| SortOrder::parse(&o))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The URL of this state.
+    fn href(&self) -> String {
+        format!(
+            "/?page={}&size={}&sort={}&order={}",
+            self.page,
+            self.size,
+            self.sort.name(),
+            self.order.name()
+        )
+    }
+
+    /// Reads this state's page of the list.
+    async fn fetch(self) -> Result<Page<OperationRow>, AppError> {
+        list_operations(
+            self.page,
+            self.size,
+            Some(self.sort.name().into()),
+            Some(self.order.name().into()),
+        )
+        .await
+    }
+}
