@@ -6,8 +6,8 @@ mod support;
 use app::service::{Actor, ModuleChange, ModuleInput, OperationError, Services};
 use app::types::OperationState;
 use app::types::{
-    AppError, Conflict, FieldError, FieldReason, ItemStatus, Lang, Level, ListQuery, ModuleKind,
-    OperationFilter, OperationInput, Status,
+    AppError, Conflict, FieldError, FieldReason, ItemChange, ItemStatus, Lang, Level, ListQuery,
+    ModuleKind, OperationFilter, OperationInput, Status,
 };
 use support::{actor_with, admin, TestDb, T0};
 
@@ -762,15 +762,25 @@ async fn reference_data_is_validated(db: &TestDb) {
     // A service with a pending operation keeps its client and module.
     svc.create_operation(&a, &open(items[0])).await.expect("op");
     let other = svc.add_client(&a, "Other", None).await.expect("client");
-    let mut item = svc.get_item(&a, items[0]).await.expect("item");
-    item.client_id = other;
+    let moved = ItemChange {
+        client_id: Some(other),
+        ..ItemChange::default()
+    };
     assert!(matches!(
-        svc.change_item(&a, &item).await,
+        svc.change_item(&a, items[0], &moved).await,
         Err(app::service::ItemError::Busy(_))
     ));
-    let mut renamed = svc.get_item(&a, items[0]).await.expect("item");
-    renamed.name = "renamed.example".into();
-    svc.change_item(&a, &renamed).await.expect("rename is fine");
+    let renamed = ItemChange {
+        name: Some("renamed.example".into()),
+        ..ItemChange::default()
+    };
+    svc.change_item(&a, items[0], &renamed)
+        .await
+        .expect("rename is fine");
+    assert_eq!(
+        svc.get_item(&a, items[0]).await.expect("item").name,
+        "renamed.example"
+    );
     svc.change_client(&a, client, "Northwind Ltd", None)
         .await
         .expect("client change");

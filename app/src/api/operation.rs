@@ -14,11 +14,10 @@ pub async fn list_operations(
     sort: Option<String>,
     order: Option<String>,
 ) -> Result<Page<OperationRow>, AppError> {
-    use crate::types::{ListQuery, SortColumn, SortOrder};
+    use crate::service::filter::{FilterChoice, ListView};
+    use crate::types::{SortColumn, SortOrder};
     let (services, actor) = super::context::caller().await?;
-    let filter = services.load_operation_filter(&actor).await?;
-    let query = ListQuery {
-        filter,
+    let view = ListView {
         sort: sort
             .as_deref()
             .and_then(SortColumn::parse)
@@ -30,7 +29,9 @@ pub async fn list_operations(
         page,
         page_size,
     };
-    Ok(services.list_operations(&actor, query).await?)
+    Ok(services
+        .list_operations_filtered(&actor, FilterChoice::Saved, view)
+        .await?)
 }
 
 /// Runs a group action (start, stop, delete, create task) on the operations `ids`; says per id

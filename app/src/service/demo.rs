@@ -8,7 +8,8 @@ use rand::{Rng, SeedableRng};
 use super::{Actor, ModuleInput, Services};
 use crate::store::{NewAttempt, StoreError};
 use crate::types::{
-    AttemptOutcome, Intname, ItemStatus, ModuleKind, OperationInput, OperationState, Timestamp,
+    AttemptOutcome, Intname, ItemChange, ItemStatus, ModuleKind, OperationInput, OperationState,
+    Timestamp,
 };
 
 /// Why demo data could not be loaded.
@@ -346,9 +347,11 @@ impl Services {
                 }
                 if state == OperationState::Done {
                     // The finished `open` made the service active, as the engine will.
-                    let mut item = refused!(self.get_item(actor, item_id).await)?;
-                    item.status = ItemStatus::Active;
-                    refused!(self.change_item(actor, &item).await)?;
+                    let active = ItemChange {
+                        status: Some(ItemStatus::Active),
+                        ..ItemChange::default()
+                    };
+                    refused!(self.change_item(actor, item_id, &active).await)?;
                 }
             }
         }

@@ -2,7 +2,26 @@
 //! legacy API, stored as JSON.
 
 use super::{Actor, OperationError, Services};
-use crate::types::OperationFilter;
+use crate::types::{ListQuery, OperationFilter, OperationRow, Page, SortColumn, SortOrder};
+
+/// Which filter a page of the caller's list uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterChoice {
+    /// The one the caller saved last (none: everything).
+    Saved,
+    /// This one, saved first as the caller's filter (an empty one clears it).
+    SaveAndUse(OperationFilter),
+}
+
+/// A page of the caller's list as asked for: everything but the filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListView {
+    pub sort: SortColumn,
+    pub order: SortOrder,
+    /// From 1.
+    pub page: u32,
+    pub page_size: u32,
+}
 
 /// The name the operations list's filter is saved under.
 const LIST: &str = "runningoperation";
@@ -22,6 +41,31 @@ impl Services {
         Ok(saved
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default())
+    }
+
+    /// One page of the caller's list with the filter `choice` says: the one use case behind
+    /// the UI's list and the legacy `runningoperation` list alike.
+    pub async fn list_operations_filtered(
+        &self,
+        actor: &Actor,
+        choice: FilterChoice,
+        view: ListView,
+    ) -> Result<Page<OperationRow>, OperationError> {
+        let filter = match choice {
+            FilterChoice::Saved => self.load_operation_filter(actor).await?,
+            FilterChoice::SaveAndUse(filter) => {
+                self.save_operation_filter(actor, &filter).await?;
+                filter
+            }
+        };
+        let query = ListQuery {
+            filter,
+            sort: view.sort,
+            order: view.order,
+            page: view.page,
+            page_size: view.page_size,
+        };
+        self.list_operations(actor, query).await
     }
 
     /// Saves the caller's filter of the operations list; an empty filter clears it.

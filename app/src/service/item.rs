@@ -2,7 +2,9 @@
 
 use super::{internal, too_long, Actor, Denied, Services};
 use crate::store::{NewItem, StoreError};
-use crate::types::{AppError, FieldError, FieldReason, ItemStatus, ItemView, OperationFilter};
+use crate::types::{
+    AppError, FieldError, FieldReason, ItemChange, ItemStatus, ItemView, OperationFilter,
+};
 
 /// Why an item function failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,16 +116,22 @@ impl Services {
             .await?)
     }
 
-    /// Changes a service. Its client, module and type stay while an operation is pending on it
-    /// (the operation keeps copies of them for the list's filters).
-    pub async fn change_item(&self, actor: &Actor, item: &ItemView) -> Result<(), ItemError> {
+    /// Changes service `id` by `change` (the fields it gives; the others stay). Its client,
+    /// module and type stay while an operation is pending on it (the operation keeps copies of
+    /// them for the list's filters).
+    pub async fn change_item(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &ItemChange,
+    ) -> Result<(), ItemError> {
         actor.require_admin()?;
         let old = self
             .store
-            .get_item(item.id)
+            .get_item(id)
             .await?
-            .ok_or(ItemError::NotFound(item.id))?;
-        let mut item = item.clone();
+            .ok_or(ItemError::NotFound(id))?;
+        let mut item = change.applied_to(&old);
         item.itemtype = item.itemtype.trim().to_owned();
         item.name = item.name.trim().to_owned();
         self.validate_item(&item).await?;

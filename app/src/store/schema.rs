@@ -59,7 +59,7 @@ where
             }
             // A plain string without arguments goes as one simple query: several
             // statements at once, on both backends.
-            let conn: &mut D::Connection = &mut *tx;
+            let conn: &mut D::Connection = &mut tx;
             sqlx::Executor::execute(conn, migration.sql).await?;
             sqlx::query(
                 "INSERT INTO schema_migration (version, name, applied_at) VALUES ($1, $2, $3)",

@@ -23,6 +23,8 @@ pub use operation::{
 };
 pub use page::{ListQuery, Page};
 pub use queue::{OperationState, TaskKind};
-pub use reference::{ClientArea, ClientView, ItemStatus, ItemView, ModuleKind, ModuleView};
+pub use reference::{
+    ClientArea, ClientView, ItemChange, ItemStatus, ItemView, ModuleKind, ModuleView,
+};
 pub use session::{Level, SessionInfo};
 pub use time::{TimeUnit, Timestamp};

@@ -108,6 +108,33 @@ pub struct ItemView {
     pub status: ItemStatus,
 }
 
+/// A change to a service: the fields given change, the others stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemChange {
+    pub client_id: Option<i64>,
+    pub module_id: Option<i64>,
+    pub itemtype: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<ItemStatus>,
+}
+
+impl ItemChange {
+    /// `item` with this change applied.
+    pub fn applied_to(&self, item: &ItemView) -> ItemView {
+        ItemView {
+            id: item.id,
+            client_id: self.client_id.unwrap_or(item.client_id),
+            module_id: self.module_id.unwrap_or(item.module_id),
+            itemtype: self
+                .itemtype
+                .clone()
+                .unwrap_or_else(|| item.itemtype.clone()),
+            name: self.name.clone().unwrap_or_else(|| item.name.clone()),
+            status: self.status.unwrap_or(item.status),
+        }
+    }
+}
+
 /// What a client sees of itself in the client area (after an admin's `su`): its services and
 /// their pending operations, nothing of other clients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! processing module.
 
 use app::service::Actor;
-use app::types::{FieldReason, ItemStatus, ItemView};
+use app::types::{FieldReason, ItemChange, ItemStatus, ItemView};
 
 use super::{bad_value, fail, Call, Outcome};
 use crate::billmgr::reply::{Cell, Reply};
@@ -50,16 +50,16 @@ pub(super) async fn edit(call: &Call<'_>, actor: &Actor) -> Outcome {
     }
     match elid {
         Some(id) => {
-            let old = svc.get_item(actor, id).await.map_err(fail(lang))?;
-            let item = ItemView {
-                id,
-                client_id: call.number("client")?.unwrap_or(old.client_id),
-                module_id: call.number("processingmodule")?.unwrap_or(old.module_id),
-                itemtype: p.get("itemtype").map_or(old.itemtype, str::to_owned),
-                name: p.get("name").map_or(old.name, str::to_owned),
-                status: status.unwrap_or(old.status),
+            let change = ItemChange {
+                client_id: call.number("client")?,
+                module_id: call.number("processingmodule")?,
+                itemtype: p.get("itemtype").map(str::to_owned),
+                name: p.get("name").map(str::to_owned),
+                status,
             };
-            svc.change_item(actor, &item).await.map_err(fail(lang))?;
+            svc.change_item(actor, id, &change)
+                .await
+                .map_err(fail(lang))?;
             Ok(Reply::ok())
         }
         None => {

@@ -1,8 +1,9 @@
 //! `runningoperation` itself: the list, the edit form, the group actions (delete, start, stop,
 //! create a task), and the list's ways out (`setfilter`, `runningoperationgotoserver`).
 
+use app::service::filter::{FilterChoice, ListView};
 use app::service::Actor;
-use app::types::{FieldReason, ListQuery, OperationInput, SortColumn, SortOrder};
+use app::types::{FieldReason, OperationInput, SortColumn, SortOrder};
 
 use super::filter::{intname_slist, read_filter};
 use super::{bad_value, fail, on_off, Call, Func, Outcome};
@@ -12,14 +13,10 @@ use crate::billmgr::reply::{Cell, ErrorReply, Paging, Reply};
 pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
     let svc = call.services;
     let lang = call.lang;
-    let filter = if call.params.non_empty("filter") == Some("on") {
-        let filter = read_filter(call)?;
-        svc.save_operation_filter(actor, &filter)
-            .await
-            .map_err(fail(lang))?;
-        filter
+    let choice = if call.params.non_empty("filter") == Some("on") {
+        FilterChoice::SaveAndUse(read_filter(call)?)
     } else {
-        svc.load_operation_filter(actor).await.map_err(fail(lang))?
+        FilterChoice::Saved
     };
     let sort = match call.params.non_empty("p_sort") {
         None => SortColumn::Id,
@@ -40,8 +37,7 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
             },
         }
     };
-    let query = ListQuery {
-        filter,
+    let view = ListView {
         sort,
         order,
         page: positive("p_num", 1)?,
@@ -49,7 +45,7 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
         page_size: positive("p_cnt", app::types::page::MAX_PAGE_SIZE)?,
     };
     let page = svc
-        .list_operations(actor, query.clone())
+        .list_operations_filtered(actor, choice, view)
         .await
         .map_err(fail(lang))?;
     let rows = page
@@ -81,8 +77,8 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
             exact: page.total_exact,
             num: page.page,
             cnt: page.page_size,
-            sort: query.sort.name().to_owned(),
-            order: query.order.name().to_owned(),
+            sort: view.sort.name().to_owned(),
+            order: view.order.name().to_owned(),
         }),
     })
 }
