@@ -14,3 +14,4 @@ pub mod events;
 pub mod guard;
 pub mod router;
 pub mod tls;
+pub mod trace;

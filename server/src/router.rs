@@ -27,7 +27,7 @@ pub fn router_with(services: Services, options: LeptosOptions, http: HttpConfig)
     let live = services.clone();
     let legacy_handler =
         any(move |request: Request<Body>| crate::billmgr::handle(legacy.clone(), request));
-    Router::new()
+    let router = Router::new()
         .route(
             "/events",
             get(move |headers: axum::http::HeaderMap| crate::events::events(live.clone(), headers)),
@@ -50,7 +50,8 @@ pub fn router_with(services: Services, options: LeptosOptions, http: HttpConfig)
         .with_state(options)
         .layer(axum::middleware::from_fn(move |request, next| {
             crate::guard::guard(http, request, next)
-        }))
+        }));
+    crate::trace::traced(router)
 }
 
 /// Gives the page being rendered a policy that allows the scripts carrying its nonce (Leptos

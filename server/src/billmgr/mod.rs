@@ -105,7 +105,7 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
                 cross_site: app::api::is_cross_site(&parts.headers),
                 lang: params.get("lang").and_then(Lang::parse).unwrap_or_default(),
             };
-            (func::dispatch(&call).await, params)
+            (guarded(func::dispatch(&call), call.lang).await, params)
         }
     };
     if params.non_empty("func") == Some("auth") && is_browser_navigation(&parts.headers, &params) {
@@ -118,6 +118,22 @@ pub async fn handle(services: Services, request: Request<Body>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Runs a call; a panic in it becomes the internal-error document in the caller's format (and
+/// one log line, in the request's span), never a dropped connection.
+async fn guarded(call: impl std::future::Future<Output = Reply>, lang: Lang) -> Reply {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(call).catch_unwind().await {
+        Ok(reply) => reply,
+        Err(panic) => {
+            tracing::error!(
+                panic = crate::trace::panic_message(&*panic),
+                "a legacy API call panicked"
+            );
+            Reply::Error(ErrorReply::from_app(&app::types::AppError::Internal, lang))
+        }
+    }
 }
 
 /// True when a browser was sent here to be logged in (a pass-through link, as WHMCS modules
@@ -172,4 +188,30 @@ fn pass_through(reply: &Reply) -> Response {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_call_answers_the_internal_error_document() {
+        let reply = guarded(
+            async {
+                if true {
+                    panic!("a bug");
+                }
+                Reply::ok()
+            },
+            Lang::En,
+        )
+        .await;
+        match reply {
+            Reply::Error(error) => {
+                assert_eq!(error.kind, "internal");
+                assert!(!error.msg.contains("a bug"), "{}", error.msg);
+            }
+            other => panic!("expected an error document, got {other:?}"),
+        }
+    }
 }
