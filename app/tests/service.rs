@@ -3,7 +3,10 @@
 
 mod support;
 
-use app::service::{Actor, ModuleChange, ModuleInput, OperationError, Services};
+use app::service::{
+    Actor, AuthError, ClientError, ItemError, ModuleChange, ModuleError, ModuleInput,
+    OperationError, Services, UserError,
+};
 use app::types::OperationState;
 use app::types::{
     AppError, Conflict, FieldError, FieldReason, ItemChange, ItemStatus, Lang, Level, ListQuery,
@@ -546,11 +549,15 @@ async fn logins_sessions_and_expiry(db: &TestDb) {
         .await
         .expect("login again");
     svc.logout(&token).await.expect("logout");
-    assert!(svc.authenticate(&token).await.is_err());
-    assert!(svc
-        .authenticate(&app::service::SessionToken::from_client(""))
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.authenticate(&token).await,
+        Err(AuthError::NoSession)
+    ));
+    assert!(matches!(
+        svc.authenticate(&app::service::SessionToken::from_client(""))
+            .await,
+        Err(AuthError::NoSession)
+    ));
 }
 
 async fn su_opens_a_client_session_linked_to_the_admin(db: &TestDb) {
@@ -597,12 +604,15 @@ async fn su_opens_a_client_session_linked_to_the_admin(db: &TestDb) {
         .iter()
         .any(|j| j.action == "runningoperation.su"));
     svc.leave_client_session(&as_client).await.expect("back");
-    assert!(svc.authenticate(&client_token).await.is_err());
+    assert!(matches!(
+        svc.authenticate(&client_token).await,
+        Err(AuthError::NoSession)
+    ));
     svc.authenticate(&admin_token)
         .await
         .expect("admin session goes on");
     assert!(
-        svc.leave_client_session(&boss).await.is_err(),
+        matches!(svc.leave_client_session(&boss).await, Err(AuthError::NotSu)),
         "an admin session has nothing to return to"
     );
     assert!(
@@ -665,16 +675,24 @@ async fn levels_limit_what_a_caller_may_do(db: &TestDb) {
             svc.su_to_operation_client(caller, id).await,
             Err(OperationError::Denied(_))
         ));
-        assert!(svc.add_client(caller, "x", None).await.is_err());
-        assert!(svc.set_module_enabled(caller, module, false).await.is_err());
-        assert!(svc
-            .add_item(caller, client, module, "vds", "x", ItemStatus::Ordered)
-            .await
-            .is_err());
-        assert!(svc
-            .add_user(caller, "x", "long-password", Level::Admin, None)
-            .await
-            .is_err());
+        assert!(matches!(
+            svc.add_client(caller, "x", None).await,
+            Err(ClientError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.set_module_enabled(caller, module, false).await,
+            Err(ModuleError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.add_item(caller, client, module, "vds", "x", ItemStatus::Ordered)
+                .await,
+            Err(ItemError::Denied(_))
+        ));
+        assert!(matches!(
+            svc.add_user(caller, "x", "long-password", Level::Admin, None)
+                .await,
+            Err(UserError::Denied(_))
+        ));
     }
     for result in [
         svc.list_operations(&user, ListQuery::default())
@@ -695,9 +713,11 @@ async fn levels_limit_what_a_caller_may_do(db: &TestDb) {
         3
     );
     assert!(
-        svc.get_item(&actor_with(Level::User, Some(client + 1)), items[0])
-            .await
-            .is_err(),
+        matches!(
+            svc.get_item(&actor_with(Level::User, Some(client + 1)), items[0])
+                .await,
+            Err(ItemError::NotFound(id)) if id == items[0]
+        ),
         "another client's service is invisible"
     );
 }
@@ -705,11 +725,16 @@ async fn levels_limit_what_a_caller_may_do(db: &TestDb) {
 async fn reference_data_is_validated(db: &TestDb) {
     let svc = db.services();
     let a = admin();
-    assert!(svc.add_client(&a, "  ", None).await.is_err());
-    assert!(svc
-        .add_client(&a, "Ok", Some("not-an-email"))
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.add_client(&a, "  ", None).await,
+        Err(ClientError::Invalid(fields))
+            if fields == [FieldError::new("name", "", FieldReason::Required)]
+    ));
+    assert!(matches!(
+        svc.add_client(&a, "Ok", Some("not-an-email")).await,
+        Err(ClientError::Invalid(fields))
+            if fields == [FieldError::new("email", "not-an-email", FieldReason::Unknown)]
+    ));
     let mut input = ModuleInput::new("", ModuleKind::Http, "ftp://x");
     input.max_running = 0;
     input.panel_url = Some("javascript:alert(1)".into());
@@ -747,18 +772,22 @@ async fn reference_data_is_validated(db: &TestDb) {
     .expect("change");
     let view = svc.get_module(&a, module).await.expect("view");
     assert!(view.has_secret && view.max_tries == 3);
-    assert!(svc
-        .change_module(&a, 9999, &ModuleChange::default())
-        .await
-        .is_err());
-    assert!(svc
-        .add_item(&a, 9999, module, "vds", "x", ItemStatus::Ordered)
-        .await
-        .is_err());
-    assert!(svc
-        .add_item(&a, client, 9999, "vds", "x", ItemStatus::Ordered)
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.change_module(&a, 9999, &ModuleChange::default()).await,
+        Err(ModuleError::NotFound(9999))
+    ));
+    assert!(matches!(
+        svc.add_item(&a, 9999, module, "vds", "x", ItemStatus::Ordered)
+            .await,
+        Err(ItemError::Invalid(fields))
+            if fields == [FieldError::new("client", "9999", FieldReason::NotFound)]
+    ));
+    assert!(matches!(
+        svc.add_item(&a, client, 9999, "vds", "x", ItemStatus::Ordered)
+            .await,
+        Err(ItemError::Invalid(fields))
+            if fields == [FieldError::new("processingmodule", "9999", FieldReason::NotFound)]
+    ));
     // A service with a pending operation keeps its client and module.
     svc.create_operation(&a, &open(items[0])).await.expect("op");
     let other = svc.add_client(&a, "Other", None).await.expect("client");
@@ -788,22 +817,29 @@ async fn reference_data_is_validated(db: &TestDb) {
         svc.get_client(&a, client).await.expect("client").name,
         "Northwind Ltd"
     );
-    assert!(svc.get_client(&a, 9999).await.is_err());
+    assert!(matches!(
+        svc.get_client(&a, 9999).await,
+        Err(ClientError::NotFound(9999))
+    ));
     assert_eq!(svc.list_clients(&a).await.expect("clients").len(), 2);
     assert!(
-        svc.add_user(&a, "c", "long-password", Level::User, None)
-            .await
-            .is_err(),
+        matches!(
+            svc.add_user(&a, "c", "long-password", Level::User, None)
+                .await,
+            Err(UserError::Invalid(fields))
+                if fields == [FieldError::new("client", "", FieldReason::Required)]
+        ),
         "a client user needs its client"
     );
-    assert!(svc
-        .add_user(&a, "d", "short", Level::Admin, None)
-        .await
-        .is_err());
-    assert!(svc
-        .set_password(&a, "nobody", "long-password")
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.add_user(&a, "d", "short", Level::Admin, None).await,
+        Err(UserError::Invalid(fields))
+            if fields == [FieldError::new("password", "", FieldReason::TooShort(8))]
+    ));
+    assert!(matches!(
+        svc.set_password(&a, "nobody", "long-password").await,
+        Err(UserError::NotFound(name)) if name == "nobody"
+    ));
 }
 
 async fn demo_data_covers_every_status_once(db: &TestDb) {
@@ -877,10 +913,11 @@ async fn failed_logins_are_throttled_per_user_and_per_address(db: &TestDb) {
     svc.login("other", "long-password", Lang::En, Some("10.3.3.3"))
         .await
         .expect("another user elsewhere");
-    assert!(svc
-        .authenticate_password("boss", "long-password", Lang::En, None)
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.authenticate_password("boss", "long-password", Lang::En, None)
+            .await,
+        Err(AuthError::Throttled)
+    ));
     db.clock
         .advance(app::service::session::THROTTLE_WINDOW_MILLIS + 1);
     svc.login("boss", "long-password", Lang::En, Some("10.1.1.1"))
@@ -895,22 +932,28 @@ async fn a_login_key_works_once_and_expires(db: &TestDb) {
         .await
         .expect("user");
     let key = "0123456789abcdef-key";
-    assert!(svc.new_login_key(&admin(), "cl", "short").await.is_err());
+    assert!(matches!(
+        svc.new_login_key(&admin(), "cl", "short").await,
+        Err(AuthError::Invalid(fields))
+            if fields == [FieldError::new("key", "", FieldReason::TooShort(16))]
+    ));
     assert!(matches!(
         svc.new_login_key(&admin(), "ghost", key).await,
         Err(app::service::AuthError::NoUser(_))
     ));
-    assert!(svc
-        .new_login_key(&actor_with(Level::Readonly, None), "cl", key)
-        .await
-        .is_err());
+    assert!(matches!(
+        svc.new_login_key(&actor_with(Level::Readonly, None), "cl", key)
+            .await,
+        Err(AuthError::Denied(_))
+    ));
     svc.new_login_key(&admin(), "cl", key)
         .await
         .expect("newkey");
     assert!(
-        svc.login_with_key("other", key, Lang::En, None)
-            .await
-            .is_err(),
+        matches!(
+            svc.login_with_key("other", key, Lang::En, None).await,
+            Err(AuthError::BadCredentials)
+        ),
         "the key is bound to its user"
     );
     let (token, info) = svc
@@ -920,7 +963,10 @@ async fn a_login_key_works_once_and_expires(db: &TestDb) {
     assert_eq!((info.level, info.client_id), (Level::User, Some(client)));
     svc.authenticate(&token).await.expect("session");
     assert!(
-        svc.login_with_key("cl", key, Lang::En, None).await.is_err(),
+        matches!(
+            svc.login_with_key("cl", key, Lang::En, None).await,
+            Err(AuthError::BadCredentials)
+        ),
         "a key works once"
     );
     svc.new_login_key(&admin(), "cl", key)
@@ -929,7 +975,10 @@ async fn a_login_key_works_once_and_expires(db: &TestDb) {
     db.clock
         .advance(app::service::session::LOGIN_KEY_MILLIS + 1);
     assert!(
-        svc.login_with_key("cl", key, Lang::En, None).await.is_err(),
+        matches!(
+            svc.login_with_key("cl", key, Lang::En, None).await,
+            Err(AuthError::BadCredentials)
+        ),
         "an expired key is refused"
     );
 }

@@ -5,14 +5,21 @@ mod support;
 use app::service::Actor;
 use app::store::{
     JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields, SessionRecord,
-    Store, UserRecord,
+    Store, StoreError, UserRecord,
 };
 use app::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, OperationState, TaskKind};
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
     OperationFilter, SortColumn, SortOrder, Status, Timestamp,
 };
+use sqlx::error::ErrorKind;
 use support::{TestDb, T0};
+
+/// The kind of constraint a refused write broke, or `None` when it failed some other way.
+fn violation<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Option<ErrorKind> {
+    let err = result.expect_err("the database refuses the write");
+    err.as_database_error().map(|e| e.kind())
+}
 
 fn entry(action: &str, object: &str, id: Option<i64>) -> JournalEntry {
     JournalEntry {
@@ -181,11 +188,14 @@ async fn a_module_with_a_bad_limit_is_refused_by_the_schema(db: &TestDb) {
         max_running: 0,
         ..module("Bad")
     };
-    assert!(db
-        .store
-        .insert_module(&bad, &entry("add", "processing", None))
-        .await
-        .is_err());
+    assert_eq!(
+        violation(
+            db.store
+                .insert_module(&bad, &entry("add", "processing", None))
+                .await
+        ),
+        Some(ErrorKind::CheckViolation)
+    );
 }
 
 async fn items_are_listed_per_client(db: &TestDb) {
@@ -251,11 +261,10 @@ async fn an_item_of_a_missing_client_is_refused_by_the_schema(db: &TestDb) {
         status: ItemStatus::Ordered,
         created: T0,
     };
-    assert!(db
-        .store
-        .insert_item(&item, &entry("a", "item", None))
-        .await
-        .is_err());
+    assert_eq!(
+        violation(db.store.insert_item(&item, &entry("a", "item", None)).await),
+        Some(ErrorKind::ForeignKeyViolation)
+    );
 }
 
 async fn a_service_has_at_most_one_active_operation(db: &TestDb) {
@@ -306,15 +315,18 @@ async fn a_negative_trycount_is_refused_by_the_schema(db: &TestDb) {
         trycount: -1,
         ..fields(items[0], client, module)
     };
-    assert!(s
-        .insert_operation(
-            &f,
-            OperationState::Waiting,
-            T0,
-            &entry("a", "runningoperation", None)
-        )
-        .await
-        .is_err());
+    assert_eq!(
+        violation(
+            s.insert_operation(
+                &f,
+                OperationState::Waiting,
+                T0,
+                &entry("a", "runningoperation", None)
+            )
+            .await
+        ),
+        Some(ErrorKind::CheckViolation)
+    );
 }
 
 async fn an_operation_round_trips_and_changes(db: &TestDb) {
@@ -1120,10 +1132,12 @@ async fn users_and_sessions_expire_and_cascade(db: &TestDb) {
         client_id: None,
         lang: None,
     };
-    assert!(
-        s.insert_user(&client_user, T0, &entry("add", "user", None))
-            .await
-            .is_err(),
+    assert_eq!(
+        violation(
+            s.insert_user(&client_user, T0, &entry("add", "user", None))
+                .await
+        ),
+        Some(ErrorKind::CheckViolation),
         "a user-level user needs a client"
     );
 

@@ -282,11 +282,16 @@ mod tests {
 
     #[test]
     fn packed_props_that_are_not_hex_or_cut_short_are_refused() {
-        for bad in ["\"0g\"", "\"abc\"", "\"\"", "12"] {
-            assert!(
-                serde_json::from_str::<Packed<(u32, String)>>(bad).is_err(),
-                "{bad} was accepted"
-            );
+        for (bad, why) in [
+            ("\"0g\"", "island props are not hex"),
+            ("\"abc\"", "island props are not hex"),
+            ("\"\"", "Hit the end of buffer, expected more data"),
+            ("12", "invalid type: integer `12`, expected a string"),
+        ] {
+            let err = serde_json::from_str::<Packed<(u32, String)>>(bad)
+                .expect_err(&format!("{bad} was accepted"));
+            assert!(err.is_data(), "{bad}: {err}");
+            assert!(err.to_string().starts_with(why), "{bad}: {err}");
         }
     }
 }
