@@ -1467,8 +1467,18 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
         .await
         .unwrap()
         .is_empty());
+    // The node that holds the run itself keeps it; any other rescues it.
+    assert!(s
+        .rescue_expired(
+            Timestamp(T0.0 + 2_000),
+            "interrupted",
+            &[first.token.clone()]
+        )
+        .await
+        .unwrap()
+        .is_empty());
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted")
+        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[])
         .await
         .unwrap();
     assert_eq!(rescued, vec![ops[0]]);
@@ -1563,7 +1573,7 @@ async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
     );
     // Renewed to T0+15s: not expired at T0+12s.
     assert!(s
-        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted")
+        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[])
         .await
         .unwrap()
         .is_empty());

@@ -161,9 +161,16 @@ impl Services {
         Ok(self.store.renew_leases(owner, now, until).await?)
     }
 
-    /// Returns operations whose node stopped renewing their lease for a restart.
-    pub async fn rescue_expired(&self) -> Result<Vec<i64>, EngineError> {
-        let ids = self.store.rescue_expired(self.now(), INTERRUPTED).await?;
+    /// Returns operations whose node stopped renewing their lease for a restart, except the
+    /// runs `keep` names: this node's own, still running or with their ends being written. (A
+    /// node that could not renew because its database could not write, a full disk, could not
+    /// record its finishes either: rescuing its own runs then would run each a second time once
+    /// the disk had room again. Its lease keeper stops those that are still running.)
+    pub async fn rescue_expired(&self, keep: &[String]) -> Result<Vec<i64>, EngineError> {
+        let ids = self
+            .store
+            .rescue_expired(self.now(), INTERRUPTED, keep)
+            .await?;
         if !ids.is_empty() {
             tracing::warn!(
                 count = ids.len(),

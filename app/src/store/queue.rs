@@ -37,8 +37,15 @@ pub trait Queue: Send + Sync {
         until: Timestamp,
     ) -> StoreResult<Vec<HeldLease>>;
     /// Returns running operations whose lease ran out before `now` to `error`, due at once,
-    /// with their attempt recorded as interrupted by `message`; returns their ids.
-    async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>>;
+    /// with their attempt recorded as interrupted by `message`; returns their ids. The attempts
+    /// whose tokens are in `keep` are left alone: the caller's own runs, whose ends it is still
+    /// writing (a full disk held up its renewals and its finishes alike).
+    async fn rescue_expired(
+        &self,
+        now: Timestamp,
+        message: &str,
+        keep: &[String],
+    ) -> StoreResult<Vec<i64>>;
     /// Tells every node listening (PostgreSQL `NOTIFY`); SQLite has one node: nothing to do.
     async fn notify(&self, payload: &str) -> StoreResult<()>;
     /// Listens for other nodes' messages; `None` where there are no other nodes (SQLite).
@@ -402,7 +409,12 @@ where
             .collect())
     }
 
-    async fn rescue_expired(&self, now: Timestamp, message: &str) -> StoreResult<Vec<i64>> {
+    async fn rescue_expired(
+        &self,
+        now: Timestamp,
+        message: &str,
+        keep: &[String],
+    ) -> StoreResult<Vec<i64>> {
         let _gate = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         // As in a claim: SQLite's write lock first, so the read below cannot go stale.
@@ -418,6 +430,10 @@ where
         .bind(now.0)
         .fetch_all(&mut *tx)
         .await?;
+        let expired: Vec<(i64, String)> = expired
+            .into_iter()
+            .filter(|(_, token)| !keep.contains(token))
+            .collect();
         if expired.is_empty() {
             return Ok(Vec::new());
         }

@@ -474,7 +474,14 @@ async fn waker(shared: Arc<Shared>) {
 async fn rescuer(shared: Arc<Shared>) {
     let interval = (shared.config.lease / 2).max(Duration::from_secs(1));
     loop {
-        if let Err(error) = shared.services.rescue_expired().await {
+        // This node's own runs are not rescued here: they end (or are stopped) and are
+        // recorded by this node; other nodes rescue them if this one is gone.
+        let own: Vec<String> = shared
+            .running
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        if let Err(error) = shared.services.rescue_expired(&own).await {
             tracing::warn!(%error, "rescuing expired leases failed");
         }
         tokio::time::sleep(interval).await;
