@@ -37,6 +37,10 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     const LOCK_MODULES: &'static str;
     /// Ends the select of due operations in a claim.
     const SKIP_LOCKED: &'static str;
+    /// Whether statements built with `Sql` number their placeholders (`$1`) or leave them
+    /// positional (`?`). SQLite finds a numbered parameter by name, walking a list: a statement
+    /// of a thousand values spent most of its time there.
+    const NUMBERED_PLACEHOLDERS: bool;
 
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;

@@ -43,7 +43,7 @@ where
     async fn bulk_insert_items(&self, items: &[NewItem]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for chunk in items.chunks(1000) {
-            let mut sql = Sql::new(
+            let mut sql = Sql::new::<D>(
                 "INSERT INTO item (client_id, module_id, itemtype, name, status, created_at) VALUES ",
             );
             for (n, item) in chunk.iter().enumerate() {
@@ -79,7 +79,7 @@ where
             }
         }
         for chunk in operations.chunks(1000) {
-            let mut sql = Sql::new(
+            let mut sql = Sql::new::<D>(
                 "INSERT INTO operation (intname, item_id, client_id, module_id, itemtype, cdate, trycount, \
                  manual, comment, state, next_run_at, updated_at, last_error, lease_owner, lease_expires_at, \
                  attempt_token, last_error_id) VALUES ",

@@ -187,7 +187,7 @@ where
         let sort = sort_sql(query.sort);
         // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
         // otherwise walk all of `operation` in id order to meet the page's 100 rows.
-        let mut qb = Sql::new(format!(
+        let mut qb = Sql::new::<D>(format!(
             "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
             sort_joins(query.sort)
         ));
@@ -211,7 +211,7 @@ where
         limit: u64,
         error_ids: Option<&[i64]>,
     ) -> StoreResult<u64> {
-        let mut qb = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
+        let mut qb = Sql::new::<D>("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
         qb.push(format!(" WHERE o.state IN {ACTIVE}"));
         Self::push_filter(&mut qb, filter, error_ids);
         qb.push(" LIMIT ")

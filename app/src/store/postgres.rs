@@ -67,6 +67,7 @@ impl Dialect for Postgres {
     const LOCK_MODULES: &'static str = " FOR NO KEY UPDATE";
     // An operation an admin is editing is left for the next claim.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const NUMBERED_PLACEHOLDERS: bool = true;
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

@@ -79,7 +79,7 @@ where
         applied: &mut [bool],
     ) -> StoreResult<()> {
         let at = finishes[chunk[0]].at.0;
-        let mut sql = Sql::new("UPDATE operation SET state = 'done', finished_at = ");
+        let mut sql = Sql::new::<D>("UPDATE operation SET state = 'done', finished_at = ");
         sql.push_bind(at)
             .push(", updated_at = ")
             .push_bind(at)
@@ -126,14 +126,14 @@ where
             }
         }
         for (status, items) in by_status {
-            let mut sql = Sql::new("UPDATE item SET status = ");
+            let mut sql = Sql::new::<D>("UPDATE item SET status = ");
             sql.push_bind(status)
                 .push(" WHERE id IN (")
                 .push_list(items)
                 .push(")");
             sql.query().execute(&mut *conn).await?;
         }
-        let mut sql = Sql::new("UPDATE attempt SET outcome = 'ok', finished_at = ");
+        let mut sql = Sql::new::<D>("UPDATE attempt SET outcome = 'ok', finished_at = ");
         sql.push_bind(at)
             .push(", error_type = NULL, error_message = NULL, log = v.column2 FROM (VALUES ");
         for (n, f) in attempts.iter().enumerate() {
@@ -228,7 +228,7 @@ where
             request.owner,
             rand::thread_rng().gen::<u64>()
         );
-        let mut sql = Sql::new(
+        let mut sql = Sql::new::<D>(
             "UPDATE operation SET state = 'running', trycount = trycount + 1, run_requested = FALSE, \
              stop_requested = FALSE, lease_owner = ",
         );
@@ -244,7 +244,7 @@ where
             .push(")");
         sql.query().execute(&mut *tx).await?;
 
-        let mut sql = Sql::new(
+        let mut sql = Sql::new::<D>(
             "INSERT INTO attempt (operation_id, item_id, token, started_at, outcome, log) \
              SELECT id, item_id, attempt_token, ",
         );
@@ -254,7 +254,7 @@ where
             .push(")");
         sql.query().execute(&mut *tx).await?;
 
-        let mut sql = Sql::new(
+        let mut sql = Sql::new::<D>(
             "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, o.client_id, \
              c.name AS client_name, o.module_id, o.trycount, o.manual, o.comment, o.attempt_token \
              FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \

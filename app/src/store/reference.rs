@@ -276,7 +276,8 @@ where
     }
 
     async fn list_items(&self, client_id: Option<i64>) -> StoreResult<Vec<ItemView>> {
-        let mut sql = Sql::new("SELECT id, client_id, module_id, itemtype, name, status FROM item");
+        let mut sql =
+            Sql::new::<D>("SELECT id, client_id, module_id, itemtype, name, status FROM item");
         if let Some(client_id) = client_id {
             sql.push(" WHERE client_id = ").push_bind(client_id);
         }

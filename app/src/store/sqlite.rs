@@ -70,6 +70,7 @@ impl Dialect for Sqlite {
         Some("UPDATE processing_module SET max_running = max_running WHERE id = -1");
     const LOCK_MODULES: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
+    const NUMBERED_PLACEHOLDERS: bool = false;
 
     /// One node: nobody else to tell.
     async fn notify(_pool: &Pool<Sqlite>, _payload: &str) -> StoreResult<()> {
