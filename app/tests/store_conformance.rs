@@ -1725,7 +1725,38 @@ async fn concurrent_claims_never_take_one_operation_twice(db: &TestDb) {
     assert_eq!(s.running_count(module).await.unwrap(), 30);
 }
 
+async fn a_backup_copies_sqlite_and_sends_postgres_to_pg_dump(db: &TestDb) {
+    let s = db.store.as_ref();
+    world(s, 3).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("copy.db");
+    let result = s.backup(copy.to_str().expect("utf-8 path")).await;
+    if s.backend() == "sqlite" {
+        result.expect("a copy");
+        let copied = app::store::connect(&format!("sqlite://{}", copy.display()))
+            .await
+            .expect("the copy opens");
+        assert_eq!(copied.list_clients().await.expect("clients").len(), 1);
+        assert_eq!(copied.list_items(None).await.expect("items").len(), 3);
+        let again = s.backup(copy.to_str().expect("utf-8 path")).await;
+        let Err(StoreError::Database(refused)) = again else {
+            panic!("SQLite writes over no backup: {again:?}");
+        };
+        assert!(
+            refused.message().contains("output file already exists"),
+            "{refused}"
+        );
+    } else {
+        let Err(StoreError::Configuration(why)) = result else {
+            panic!("PostgreSQL is backed up with pg_dump, not by billops: {result:?}");
+        };
+        assert!(why.to_string().contains("pg_dump"), "{why}");
+        assert!(!copy.exists());
+    }
+}
+
 on_both_databases!(
+    a_backup_copies_sqlite_and_sends_postgres_to_pg_dump,
     migrating_twice_changes_nothing,
     clients_round_trip_with_their_journal,
     modules_keep_their_secret_and_refuse_a_taken_name,

@@ -79,6 +79,12 @@ enum Command {
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
+    /// Copy a SQLite database to a new FILE, consistently, while the server may be running
+    /// (an existing FILE is never overwritten). PostgreSQL: use pg_dump.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        file: PathBuf,
+    },
     /// Load demo data into an empty database, and give the user `admin` a fresh random password.
     Demo {
         /// The demo `exec` processing-module script.
@@ -281,6 +287,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             println!("database is up to date ({})", services.store().backend());
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let backup = services
+                .backup_database(&actor, &file)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "backup written: {} ({} bytes)",
+                backup.path.display(),
+                backup.bytes
+            );
             Ok(())
         }
         Command::Demo { program, admin } => demo(&services, &actor, &program, &admin).await,

@@ -2,7 +2,8 @@
 //! PostgreSQL): each `add` prints the new id alone on its last line; errors go to stderr with a
 //! non-zero status and say what was wrong.
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 struct Db {
     _dir: tempfile::TempDir,
@@ -313,6 +314,104 @@ fn demo_loads_once_and_prints_fresh_admin_credentials() {
     assert!(!again_text.contains(&password), "a new password every time");
 }
 
+/// A `billops serve` node, killed when dropped (a failing test leaves nothing running).
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `billops serve` with its engine on `db` and returns once it listens.
+fn serve(db: &str, dir: &std::path::Path) -> Node {
+    let out = dir.join("serve.out");
+    let node = Node(
+        Command::new(env!("CARGO_BIN_EXE_billops"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "8"])
+            .env("DATABASE_URL", db)
+            .env("BILLOPS_LOG", "error")
+            .env("BILLOPS_MODULES_DIR", "../modules")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::fs::File::create(&out).expect("node output"))
+            .spawn()
+            .expect("start billops serve"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .contains("billops listening on")
+    {
+        assert!(Instant::now() < deadline, "billops serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    node
+}
+
+/// How many operations the database at `url` holds, read through the store.
+async fn operations_in(url: &str) -> u64 {
+    let store = app::store::connect(url).await.expect("open the database");
+    store
+        .count_all_operations()
+        .await
+        .expect("count operations")
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_the_server_runs_opens_with_every_operation() {
+    let db = sqlite();
+    last_line(&db.url, &["demo", "--program", "../modules/demo-module.sh"]);
+    let node = serve(&db.url, db._dir.path());
+    // A quote in the name: the path reaches SQLite as data, never as SQL text.
+    let copy = db._dir.path().join("o'clock copy.db");
+    let copy_name = copy.to_str().expect("utf-8 path");
+    let said = last_line(&db.url, &["backup", copy_name]);
+    drop(node);
+    let bytes = std::fs::metadata(&copy).expect("the copy exists").len();
+    assert_eq!(said, format!("backup written: {copy_name} ({bytes} bytes)"));
+    let copied = operations_in(&format!("sqlite://{copy_name}")).await;
+    assert_eq!(copied, 200, "the demo's operations, all of them");
+    assert_eq!(copied, operations_in(&db.url).await);
+}
+
+#[test]
+fn a_backup_is_private_never_overwrites_a_file_and_leaves_none_when_it_fails() {
+    let db = sqlite();
+    register(&db.url);
+    let copy = db._dir.path().join("copy.db");
+    let copy_name = copy.to_str().expect("utf-8 path");
+    last_line(&db.url, &["backup", copy_name]);
+    let mode = std::fs::metadata(&copy).expect("the copy").permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600,
+        "password hashes and module secrets: for the owner only"
+    );
+    let before = std::fs::read(&copy).expect("the copy");
+    fails_saying(
+        &db.url,
+        &["backup", copy_name],
+        "already exists: a backup never overwrites a file",
+    );
+    assert_eq!(std::fs::read(&copy).expect("the copy"), before, "unchanged");
+    // Not even an empty file, which SQLite itself would write into.
+    let empty = db._dir.path().join("empty.db");
+    std::fs::write(&empty, "").expect("empty file");
+    fails_saying(
+        &db.url,
+        &["backup", empty.to_str().expect("utf-8 path")],
+        "already exists",
+    );
+    assert_eq!(std::fs::metadata(&empty).expect("still there").len(), 0);
+    let nowhere = db._dir.path().join("missing-dir").join("copy.db");
+    fails_saying(
+        &db.url,
+        &["backup", nowhere.to_str().expect("utf-8 path")],
+        "cannot write",
+    );
+}
+
 #[test]
 fn the_same_commands_work_on_postgres() {
     let Ok(admin_url) = std::env::var("BILLOPS_TEST_POSTGRES_URL") else {
@@ -342,6 +441,14 @@ fn the_same_commands_work_on_postgres() {
     let (module, client, service) = register(&url);
     assert_eq!((module, client, service), (1, 1, 1));
     fails_saying(&url, &["client", "add", ""], "'name' is required");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("copy.db");
+    fails_saying(
+        &url,
+        &["backup", copy.to_str().expect("utf-8 path")],
+        "back up a PostgreSQL database with pg_dump",
+    );
+    assert!(!copy.exists(), "no file left behind");
     assert!(psql(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .status
         .success());

@@ -5,6 +5,7 @@
 //!
 //! No axum and no leptos here: only the [`Store`] and the wasm-safe [`crate::types`].
 
+pub mod backup;
 pub mod client;
 pub mod demo;
 pub mod dossier;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use crate::store::{JournalEntry, Store, StoreError};
 use crate::types::{AppError, Lang, Level, Timestamp};
 
+pub use backup::{BackupError, BackupSummary};
 pub use client::ClientError;
 pub use dossier::DossierError;
 pub use item::ItemError;

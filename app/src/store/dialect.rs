@@ -2,12 +2,12 @@
 //!
 //! The store's SQL is written once, in one module per aggregate, as generic code over
 //! [`Dialect`]: a sqlx database (SQLite or PostgreSQL) plus the few pieces of SQL where the two
-//! differ (the migration lock, `LIKE` without case, the claim's locking clauses) and how the
-//! nodes sharing a database talk. Why generic code rather than a macro or `sqlx::Any`: the
-//! compiler, rustfmt and editors see every statement where it is written, and each backend
-//! keeps its own driver types (no conversion of every row into `Any` values on the hot path).
-//! The price is a `where` block on each `impl`, the same in every file: the sqlx traits that
-//! let generic code bind `i64`, `bool` and text and read them back.
+//! differ (the migration lock, `LIKE` without case, the claim's locking clauses, the backup)
+//! and how the nodes sharing a database talk. Why generic code rather than a macro or
+//! `sqlx::Any`: the compiler, rustfmt and editors see every statement where it is written, and
+//! each backend keeps its own driver types (no conversion of every row into `Any` values on the
+//! hot path). The price is a `where` block on each `impl`, the same in every file: the sqlx
+//! traits that let generic code bind `i64`, `bool` and text and read them back.
 
 use async_trait::async_trait;
 use sqlx::Pool;
@@ -41,6 +41,9 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// positional (`?`). SQLite finds a numbered parameter by name, walking a list: a statement
     /// of a thousand values spent most of its time there.
     const NUMBERED_PLACEHOLDERS: bool;
+    /// Writes a consistent copy of the database, while others read and write it, to the file
+    /// bound as `$1`; or why billops makes no copies of this backend (it has its own tool).
+    const BACKUP: Result<&'static str, &'static str>;
 
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;

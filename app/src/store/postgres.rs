@@ -68,6 +68,11 @@ impl Dialect for Postgres {
     // An operation an admin is editing is left for the next claim.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const NUMBERED_PLACEHOLDERS: bool = true;
+    // The server's files are not this process's to copy; pg_dump makes a consistent dump of a
+    // live database and restores into any version.
+    const BACKUP: Result<&'static str, &'static str> = Err(
+        "billops backup copies SQLite databases only: back up a PostgreSQL database with pg_dump",
+    );
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

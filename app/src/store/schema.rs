@@ -1,11 +1,12 @@
 //! The schema and the database's upkeep: which backend this is, bringing the schema up to date
-//! (the migrations of [`super::migrate`]), and refreshing the planner's statistics.
+//! (the migrations of [`super::migrate`]), refreshing the planner's statistics, and copying the
+//! database for a backup.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::dialect::{Dialect, SqlStore};
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 
 /// The schema and upkeep of the database.
 #[async_trait]
@@ -16,6 +17,11 @@ pub trait Schema: Send + Sync {
     async fn migrate(&self) -> StoreResult<()>;
     /// Refreshes the query planner's statistics; the server calls it every few minutes.
     async fn maintain(&self) -> StoreResult<()>;
+    /// Writes a consistent copy of the database to the file at `path`, while the server may be
+    /// reading and writing it, so that an operator can back it up without stopping anything.
+    /// The file must not exist or be empty. A backend billops makes no copies of (PostgreSQL,
+    /// whose `pg_dump` does it) refuses with [`super::StoreError::Configuration`] saying so.
+    async fn backup(&self, path: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -76,6 +82,15 @@ where
     async fn maintain(&self) -> StoreResult<()> {
         let statement = D::MAINTAIN;
         sqlx::query(statement).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn backup(&self, path: &str) -> StoreResult<()> {
+        let statement = D::BACKUP.map_err(|why| StoreError::Configuration(why.into()))?;
+        sqlx::query(statement)
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
