@@ -1,4 +1,4 @@
-//! The `billops` binary: the command line (serve, migrate, demo, and the registration of users,
+//! The `billops` binary: the command line (serve, migrate, demo, backup, and the registration of users,
 //! processing modules, clients and services). Every subcommand reads `DATABASE_URL` (default
 //! `sqlite://billops.db`) or `--database-url`, and brings the schema up to date first.
 
