@@ -1472,7 +1472,7 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
         .rescue_expired(
             Timestamp(T0.0 + 2_000),
             "interrupted",
-            &[first.token.clone()]
+            std::slice::from_ref(&first.token)
         )
         .await
         .unwrap()
