@@ -1155,7 +1155,243 @@ async fn exec_programs_come_only_from_the_modules_directory(db: &TestDb) {
         .expect("the command line's explicit flag");
 }
 
+/// Reads an export back: its header and its rows.
+async fn read_csv(export: app::service::export::CsvExport) -> (Vec<String>, Vec<Vec<String>>) {
+    let bytes = export.collect().await.expect("export");
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("record").iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+async fn the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_language(db: &TestDb) {
+    use app::service::export::{CsvOptions, ExportError};
+    use app::types::{SortColumn, SortOrder};
+    let svc = db.services();
+    svc.load_demo(&admin(), "/bin/true")
+        .await
+        .expect("demo")
+        .expect("loaded");
+    let uid = svc
+        .add_user(&admin(), "boss", "long-password", Level::Admin, None)
+        .await
+        .expect("user");
+    let boss = Actor {
+        user_id: Some(uid),
+        user_name: "boss".into(),
+        lang: Lang::Ru,
+        ..admin()
+    };
+    let filter = OperationFilter {
+        status: Some(Status::Manual),
+        ..OperationFilter::default()
+    };
+    svc.save_operation_filter(&boss, &filter)
+        .await
+        .expect("filter");
+    let page = svc
+        .list_operations(
+            &boss,
+            ListQuery {
+                filter,
+                sort: SortColumn::Client,
+                order: SortOrder::Desc,
+                page: 1,
+                page_size: 1000,
+            },
+        )
+        .await
+        .expect("list");
+    assert!(page.rows.len() >= 20, "{} rows", page.rows.len());
+    let export = svc
+        .export_operations(
+            &boss,
+            SortColumn::Client,
+            SortOrder::Desc,
+            CsvOptions::default(),
+        )
+        .await
+        .expect("export");
+    assert!(
+        export.filename.starts_with("operations-20250110-"),
+        "{}",
+        export.filename
+    );
+    let (header, rows) = read_csv(export).await;
+    assert_eq!(&header[..3], ["Id", "Описание", "Услуга/товар"]);
+    assert_eq!(header.len(), 12);
+    let listed: Vec<(String, String, String, String)> = page
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.id.to_string(),
+                r.client_name.clone(),
+                r.trycount.to_string(),
+                r.status.label(Lang::Ru).to_owned(),
+            )
+        })
+        .collect();
+    let exported: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| (r[0].clone(), r[4].clone(), r[6].clone(), r[9].clone()))
+        .collect();
+    assert_eq!(exported, listed, "the rows of the list, in its order");
+
+    // Excel's byte-order mark, when asked for.
+    let bytes = svc
+        .export_operations(
+            &boss,
+            SortColumn::Id,
+            SortOrder::Asc,
+            CsvOptions { bom: true },
+        )
+        .await
+        .expect("export")
+        .collect()
+        .await
+        .expect("bytes");
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFId,"));
+
+    // The history of one operation, and the journal, admins only.
+    let id = page.rows[0].id;
+    let attempts = svc.list_attempts(&boss, id).await.expect("attempts");
+    let (header, rows) = read_csv(
+        svc.export_history(&boss, id, CsvOptions::default())
+            .await
+            .expect("history"),
+    )
+    .await;
+    assert_eq!(header[1], "Начало");
+    assert_eq!(
+        rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        attempts
+            .iter()
+            .map(|a| a.id.to_string())
+            .collect::<Vec<_>>()
+    );
+    let (_, journal) = read_csv(
+        svc.export_journal(&boss, CsvOptions::default())
+            .await
+            .expect("journal"),
+    )
+    .await;
+    let ids: Vec<i64> = journal.iter().map(|r| r[0].parse().expect("id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    assert!(
+        journal.iter().any(|r| r[2] == "cli" && r[4] == "user"),
+        "the journal holds the user added at the command line"
+    );
+    let reader = actor_with(Level::Readonly, None);
+    assert!(
+        matches!(
+            svc.export_journal(&reader, CsvOptions::default()).await,
+            Err(ExportError::Operation(OperationError::Denied(_)))
+        ),
+        "a read-only session does not read the journal"
+    );
+    let client = actor_with(Level::User, Some(1));
+    assert!(
+        matches!(
+            svc.export_operations(
+                &client,
+                SortColumn::Id,
+                SortOrder::Asc,
+                CsvOptions::default()
+            )
+            .await,
+            Err(ExportError::Operation(OperationError::Denied(_)))
+        ),
+        "a client never exports the list"
+    );
+    assert!(matches!(
+        svc.export_history(&boss, 999_999, CsvOptions::default())
+            .await,
+        Err(ExportError::Operation(OperationError::NotFound(999_999)))
+    ));
+}
+
+async fn exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bounded(db: &TestDb) {
+    use app::service::export::{CsvOptions, ExportError, MAX_EXPORTS};
+    use app::types::{SortColumn, SortOrder};
+    let svc = db.services();
+    let a = admin();
+    let client = svc
+        .add_client(&a, "=HYPERLINK(\"http://evil.example\",\"click\")", None)
+        .await
+        .expect("client");
+    let module = svc
+        .add_module(&a, &ModuleInput::new("VM", ModuleKind::Exec, "/bin/true"))
+        .await
+        .expect("module");
+    let item = svc
+        .add_item(
+            &a,
+            client,
+            module,
+            "vds",
+            "vm, \"quoted\"\nnext",
+            ItemStatus::Ordered,
+        )
+        .await
+        .expect("item");
+    svc.create_operation(&a, &open(item)).await.expect("create");
+    let (_, rows) = read_csv(
+        svc.export_operations(&a, SortColumn::Id, SortOrder::Asc, CsvOptions::default())
+            .await
+            .expect("export"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][4], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert_eq!(rows[0][2], format!("#{item} vm, \"quoted\"\nnext"));
+
+    // Exports that nobody reads hold their slots; one more is refused, not queued.
+    let mut held = Vec::new();
+    for _ in 0..MAX_EXPORTS {
+        held.push(
+            svc.export_operations(&a, SortColumn::Id, SortOrder::Asc, CsvOptions::default())
+                .await
+                .expect("a free slot"),
+        );
+    }
+    assert!(matches!(
+        svc.export_operations(&a, SortColumn::Id, SortOrder::Asc, CsvOptions::default())
+            .await,
+        Err(ExportError::Busy)
+    ));
+    drop(held);
+    // The slots come back once their tasks see the readers gone.
+    let mut again = None;
+    for _ in 0..100 {
+        match svc
+            .export_operations(&a, SortColumn::Id, SortOrder::Asc, CsvOptions::default())
+            .await
+        {
+            Ok(export) => {
+                again = Some(export);
+                break;
+            }
+            Err(ExportError::Busy) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(again.is_some(), "a slot came back after its reader left");
+}
+
 on_both_databases!(
+    the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_language,
+    exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bounded,
     exec_programs_come_only_from_the_modules_directory,
     creating_an_operation_fills_defaults_and_journals,
     every_bad_field_is_named,

@@ -1755,7 +1755,108 @@ async fn a_backup_copies_sqlite_and_sends_postgres_to_pg_dump(db: &TestDb) {
     }
 }
 
+/// The database's counts of current operations (zero counts left out), by module and status.
+async fn kept_counts(s: &dyn Store) -> Vec<(i64, Status, i64)> {
+    s.operation_counts()
+        .await
+        .expect("counts")
+        .into_iter()
+        .filter(|c| c.count != 0)
+        .map(|c| (c.module_id, c.status, c.count))
+        .collect()
+}
+
+/// The same, counted row by row through the list's filters.
+async fn counted_rows(s: &dyn Store, module: i64) -> Vec<(i64, Status, i64)> {
+    let mut counted = Vec::new();
+    for status in Status::ALL {
+        let filter = OperationFilter {
+            processingmodule: Some(module),
+            status: Some(status),
+            ..OperationFilter::default()
+        };
+        let n = s.count_operations(&filter, 1_000).await.expect("count");
+        if n > 0 {
+            counted.push((module, status, n as i64));
+        }
+    }
+    counted.sort_by_key(|&(m, st, _)| (m, st.raw()));
+    counted
+}
+
+async fn the_operation_counts_agree_with_a_count_of_the_rows(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 8).await;
+    assert_eq!(kept_counts(s).await, vec![(module, Status::Waiting, 8)]);
+    // Two run; one ends, the other fails and waits for a restart.
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2);
+    assert_eq!(kept_counts(s).await, counted_rows(s, module).await);
+    let retry = AfterAttempt::Retry {
+        next_run_at: Timestamp(T0.0 + 60_000),
+        manual: false,
+        task: None,
+    };
+    s.finish_attempts(
+        &[
+            finish(
+                &claims[0],
+                T0.0 + 1_000,
+                AfterAttempt::Done { item_status: None },
+            ),
+            finish(&claims[1], T0.0 + 1_000, retry),
+        ],
+        &entry("finish", "runningoperation", None),
+    )
+    .await
+    .expect("finish");
+    // One turns manual, one is deleted, one is forced into each state.
+    let mut op = s.get_operation(ops[5]).await.unwrap().unwrap();
+    op.fields.manual = true;
+    s.update_operation(
+        ops[5],
+        &op.fields,
+        &entry("edit", "runningoperation", Some(ops[5])),
+    )
+    .await
+    .unwrap();
+    assert!(s
+        .delete_operation(
+            ops[6],
+            T0,
+            &entry("delete", "runningoperation", Some(ops[6]))
+        )
+        .await
+        .unwrap());
+    s.force_state(ops[7], OperationState::Error, None, T0)
+        .await
+        .expect("force");
+    let counted = counted_rows(s, module).await;
+    assert_eq!(
+        counted.iter().map(|c| c.2).sum::<i64>(),
+        6,
+        "eight, less the one done and the one deleted: {counted:?}"
+    );
+    assert_eq!(kept_counts(s).await, counted);
+    // Folding the deltas (PostgreSQL) changes no count, and leaves nothing to fold.
+    s.compact_counts().await.expect("compact");
+    assert_eq!(kept_counts(s).await, counted);
+    assert_eq!(s.compact_counts().await.expect("again"), 0);
+    let names: Vec<String> = s
+        .operation_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.module_name)
+        .collect();
+    assert!(names.iter().all(|n| n == "Module A"), "{names:?}");
+}
+
 on_both_databases!(
+    the_operation_counts_agree_with_a_count_of_the_rows,
     a_backup_copies_sqlite_and_sends_postgres_to_pg_dump,
     migrating_twice_changes_nothing,
     clients_round_trip_with_their_journal,

@@ -1,7 +1,8 @@
 //! Benchmark of the legacy list (`func=runningoperation`, `p_cnt=100`): fills a fresh store with
 //! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
 //! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
-//! module and error text; then requests per second over loopback with 8 keep-alive connections.
+//! module and error text; the whole list exported as CSV (rows/s, peak memory); a metrics
+//! scrape; then requests per second over loopback with 8 keep-alive connections.
 //!
 //! `cargo bench -p server --bench list`; environment:
 //! - `BENCH_SIZES` (default `10000,100000,1000000`)
@@ -306,6 +307,25 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         &format!("func=runningoperation.filter&sok=ok&auth={sid}&out=JSONdata"),
     )
     .await;
+    println!("{}", export_csv(&router, &sid).await?);
+    // A Prometheus scrape: the database's counts and each module's oldest due operation, as
+    // a node whose rescuer has folded the counts' deltas (PostgreSQL) sees them.
+    services.compact_counts().await.map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        server::metrics::global()
+            .render(&services)
+            .await
+            .map_err(|e| e.to_string())?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "metrics scrape (render /metrics): p50 {} ms, p99 {} ms",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
     let rps = loopback_rps(
         router,
         format!("/billmgr?func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata"),
@@ -313,6 +333,60 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     .await;
     println!("loopback, unfiltered first page, 8 connections: {rps:.0} requests/s");
     Ok(())
+}
+
+/// A figure of this process's memory from `/proc/self/status` (`VmRSS`, `VmHWM`), in MiB.
+fn memory_mib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix(field)
+                    .and_then(|rest| rest.trim_start_matches(':').trim().strip_suffix("kB"))
+                    .and_then(|kib| kib.trim().parse::<u64>().ok())
+            })
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// Streams the whole unfiltered list from `/export/operations.csv` through the router, frame by
+/// frame as a client reads it, and reports rows, rows per second and the peak memory on the way.
+async fn export_csv(router: &axum::Router, sid: &str) -> anyhow_free::Result<String> {
+    let before = memory_mib("VmRSS");
+    // Peak RSS from here on (Linux: "5" resets VmHWM to the current RSS).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = Instant::now();
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get("/export/operations.csv")
+                .header("cookie", format!("billmgrses5={sid}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("export answered {}", response.status()));
+    }
+    let mut body = response.into_body();
+    let (mut bytes, mut lines) = (0_u64, 0_u64);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Some(data) = frame.data_ref() {
+            bytes += data.len() as u64;
+            lines += data.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rows = lines.saturating_sub(1);
+    Ok(format!(
+        "CSV export of the whole list: {rows} rows, {:.1} MB in {elapsed:.2} s = {:.0} rows/s; \
+         RSS {before} MiB before, peak {} MiB during",
+        bytes as f64 / 1e6,
+        rows as f64 / elapsed.max(1e-9),
+        memory_mib("VmHWM")
+    ))
 }
 
 #[tokio::main]

@@ -76,6 +76,10 @@ enum Command {
         /// stopped and returned for a restart.
         #[arg(long, env = "BILLOPS_SHUTDOWN_SECS", default_value_t = 10)]
         shutdown_secs: u64,
+        /// Serve Prometheus metrics at `/metrics` on this address (off when not given). It has
+        /// no login: bind it where only the monitoring reaches it.
+        #[arg(long, env = "BILLOPS_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -265,6 +269,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             shutdown_secs,
+            metrics_listen,
         } => {
             let config = EngineConfig {
                 workers,
@@ -283,6 +288,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let hours = i64::try_from(session_hours).unwrap_or(720);
             let services = services.with_session_lifetime(hours * 3_600_000);
             let shutdown = Duration::from_secs(shutdown_secs);
+            let listen = Listen {
+                http: listen,
+                metrics: metrics_listen,
+            };
             serve(services, listen, config, http, tls, shutdown).await
         }
         Command::Migrate => {
@@ -461,16 +470,36 @@ async fn demo(
     Ok(())
 }
 
+/// Where a node listens: the UI and APIs, and (when asked) the metrics.
+struct Listen {
+    http: SocketAddr,
+    metrics: Option<SocketAddr>,
+}
+
 /// Serves HTTP until SIGTERM or Ctrl-C, with the engine and upkeep (idle sessions, statistics)
 /// in the background; then stops gracefully (see [`Engine::shutdown`]) and returns.
 async fn serve(
     services: Services,
-    listen: SocketAddr,
+    listen: Listen,
     engine: EngineConfig,
     http: HttpConfig,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: Duration,
 ) -> anyhow::Result<()> {
+    if let Some(address) = listen.metrics {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {address}"))?;
+        let bound = listener.local_addr().unwrap_or(address);
+        println!("billops metrics on http://{bound}/metrics");
+        let metrics = crate::metrics::router(services.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics server failed");
+            }
+        });
+    }
+    let listen = listen.http;
     let options = crate::config::site_options(listen);
     match crate::config::check_site(&options) {
         Ok(true) => {}

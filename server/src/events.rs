@@ -47,9 +47,11 @@ pub fn changes(
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut recheck = tokio::time::interval(every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Counted as a live client for as long as the stream lives.
+    let client = crate::metrics::global().live_client();
     stream::unfold(
-        (services, token, receiver, recheck),
-        |(services, token, mut receiver, mut recheck)| async move {
+        (services, token, receiver, recheck, client),
+        |(services, token, mut receiver, mut recheck, client)| async move {
             let data = loop {
                 tokio::select! {
                     received = receiver.recv() => break match received {
@@ -66,7 +68,7 @@ pub fn changes(
                 }
             };
             let event = Event::default().event("message").data(data);
-            Some((Ok(event), (services, token, receiver, recheck)))
+            Some((Ok(event), (services, token, receiver, recheck, client)))
         },
     )
 }

@@ -1,7 +1,7 @@
 //! The HTTP surface: the server-rendered UI and its server functions (under `/api`), the
 //! legacy `/billmgr` API (also at `/manager/billmgr`, where older scripts call it), the live
-//! event stream (`/events`), and the static files of the site (the wasm bundle, CSS). Every
-//! answer passes through [`crate::guard`].
+//! event stream (`/events`), the CSV downloads (`/export/...`), and the static files of the
+//! site (the wasm bundle, CSS). Every answer passes through [`crate::guard`].
 
 use app::service::Services;
 use app::{shell, App};
@@ -25,6 +25,7 @@ pub fn router_with(services: Services, options: LeptosOptions, http: HttpConfig)
     let routes = generate_route_list(App);
     let legacy = services.clone();
     let live = services.clone();
+    let exports = crate::export::routes(services.clone());
     let legacy_handler =
         any(move |request: Request<Body>| crate::billmgr::handle(legacy.clone(), request));
     let router = Router::new()
@@ -34,6 +35,7 @@ pub fn router_with(services: Services, options: LeptosOptions, http: HttpConfig)
         )
         .route("/billmgr", legacy_handler.clone())
         .route("/manager/billmgr", legacy_handler)
+        .merge(exports)
         .leptos_routes_with_context(
             &options,
             routes,
@@ -48,6 +50,7 @@ pub fn router_with(services: Services, options: LeptosOptions, http: HttpConfig)
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(axum::middleware::from_fn(move |request, next| {
             crate::guard::guard(http, request, next)
         }));

@@ -332,6 +332,97 @@ async fn the_event_stream_needs_a_staff_session() {
     .await;
 }
 
+#[tokio::test]
+async fn the_list_downloads_as_csv_sorted_as_asked_and_for_staff_only() {
+    local(async {
+        let site = site().await;
+        let list = "/export/operations.csv?sort=trycount&order=desc&bom=1";
+        assert_eq!(
+            get(&site, list, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let client = login(&site, "client", "en").await;
+        assert_eq!(
+            get(&site, list, Some(&client)).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let viewer = login(&site, "viewer", "ru").await;
+        let refused = get(&site, "/export/operations.csv?sort=nonsense", Some(&viewer)).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_text(refused).await, "Неизвестный столбец sort\n");
+        assert_eq!(
+            get(&site, "/export/journal.csv", Some(&viewer))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN,
+            "the journal is for admins"
+        );
+        let response = get(&site, list, Some(&viewer)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let header_of = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header_of(header::CONTENT_TYPE), "text/csv; charset=utf-8");
+        assert!(
+            header_of(header::CONTENT_DISPOSITION)
+                .starts_with("attachment; filename=\"operations-"),
+            "{}",
+            header_of(header::CONTENT_DISPOSITION)
+        );
+        let bytes = body_bytes(response).await;
+        let csv = bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .expect("a byte-order mark");
+        let mut reader = csv::Reader::from_reader(csv);
+        assert_eq!(
+            reader.headers().expect("header").get(6),
+            Some("Количество попыток")
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert!(rows.len() >= 80, "{} rows", rows.len());
+        let tries: Vec<i64> = rows.iter().map(|r| r[6].parse().expect("tries")).collect();
+        assert!(
+            tries.windows(2).all(|w| w[0] >= w[1]),
+            "sorted by tries, descending"
+        );
+
+        let first = &rows[0][0];
+        let history = get(
+            &site,
+            &format!("/export/operation/{first}/history.csv"),
+            Some(&viewer),
+        )
+        .await;
+        assert_eq!(history.status(), StatusCode::OK);
+        assert!(body_text(history).await.starts_with("Id,Начало,Окончание,"));
+        for (path, status) in [
+            ("/export/operation/abc/history.csv", StatusCode::BAD_REQUEST),
+            (
+                "/export/operation/999999/history.csv",
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            assert_eq!(
+                get(&site, path, Some(&viewer)).await.status(),
+                status,
+                "{path}"
+            );
+        }
+        let boss = login(&site, "boss", "en").await;
+        let journal = get(&site, "/export/journal.csv", Some(&boss)).await;
+        assert_eq!(journal.status(), StatusCode::OK);
+        assert!(body_text(journal)
+            .await
+            .starts_with("Id,Time,User,Action,Object,Object id,Detail\r\n"));
+    })
+    .await;
+}
+
 fn action_request(cookie: &str, site_header: Option<&str>) -> Request<Body> {
     let mut request = Request::post("/api/run_action")
         .header(header::CONTENT_TYPE, "application/x-postcard")

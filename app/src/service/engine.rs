@@ -11,7 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Services;
-use crate::store::{JournalEntry, ModuleRecord, StoreError};
+use crate::store::{JournalEntry, ModuleRecord, StatusCount, StoreError};
 pub use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
 use crate::types::{AttemptOutcome, Intname, ItemStatus, TaskKind, Timestamp};
 
@@ -179,6 +179,22 @@ impl Services {
             self.publish(&ids).await;
         }
         Ok(ids)
+    }
+
+    /// Current operations per module and status, as the database keeps them (for metrics).
+    pub async fn operation_counts(&self) -> Result<Vec<StatusCount>, EngineError> {
+        Ok(self.store.operation_counts().await?)
+    }
+
+    /// Each module's name and when its oldest due, unclaimed operation became due (metrics).
+    pub async fn oldest_due(&self) -> Result<Vec<(String, Option<Timestamp>)>, EngineError> {
+        Ok(self.store.oldest_due(self.now()).await?)
+    }
+
+    /// Folds the count deltas writers left (PostgreSQL), so that reading the counts stays a
+    /// few rows; every node's rescuer does it, and they may do it at once.
+    pub async fn compact_counts(&self) -> Result<u64, EngineError> {
+        Ok(self.store.compact_counts().await?)
     }
 
     /// The processing modules by id (with their secrets: for the engine's drivers only).
@@ -387,6 +403,7 @@ mod tests {
             comment: String::new(),
             token: "t".into(),
             started: Timestamp(0),
+            due: Timestamp(0),
         };
         let finish = decide(
             &FinishedRun {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod demo;
 pub mod dossier;
 pub mod engine;
+pub mod export;
 pub mod filter;
 pub mod item;
 pub mod module;
@@ -81,6 +82,8 @@ pub struct Services {
     /// This node's name: in leases and in change messages.
     node: Arc<str>,
     changes: tokio::sync::broadcast::Sender<engine::Changed>,
+    /// The node's export slots ([`export::MAX_EXPORTS`]).
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -94,6 +97,7 @@ impl Services {
             modules_dir: None,
             node: format!("{}-{:08x}", hostname(), rand::random::<u32>()).into(),
             changes: tokio::sync::broadcast::channel(1024).0,
+            exports: Arc::new(tokio::sync::Semaphore::new(export::MAX_EXPORTS)),
         }
     }
 

@@ -45,6 +45,10 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// bound as `$1`; or why billops makes no copies of this backend (it has its own tool).
     const BACKUP: Result<&'static str, &'static str>;
 
+    /// Folds `operation_count_delta` into `operation_count` ([`super::counts`]); `None` where
+    /// writers update the totals themselves.
+    const COMPACT_COUNTS: Option<&'static str>;
+
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;
     /// Listens for other nodes' messages; `None` where there are no other nodes.
@@ -53,7 +57,7 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
 
 /// The store on backend `D`. Its operations are implemented by aggregate, one module each:
 /// [`super::reference`], [`super::operations`], [`super::list`], [`super::sessions`],
-/// [`super::queue`], [`super::journal`], [`super::schema`], [`super::seed`].
+/// [`super::queue`], [`super::journal`], [`super::counts`], [`super::schema`], [`super::seed`].
 pub struct SqlStore<D: Dialect> {
     pub(super) pool: Pool<D>,
     /// The engine's writers queue here when the backend admits one writer at a time (SQLite,

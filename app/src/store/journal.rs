@@ -7,6 +7,12 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use super::dialect::{Dialect, SqlStore};
 use super::{JournalEntry, JournalRow, StoreResult};
 use crate::types::Timestamp;
+use futures_util::TryStreamExt;
+use tokio::sync::mpsc;
+
+/// The columns of a journal row, in the order [`journal_row`] reads them.
+const JOURNAL_SELECT: &str =
+    "SELECT id, at, user_name, action, object, object_id, detail FROM journal";
 
 /// The journal of changes.
 #[async_trait]
@@ -15,6 +21,9 @@ pub trait Journal: Send + Sync {
     async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
     /// Journal rows about one object, oldest first.
     async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>>;
+    /// Every journal row, oldest first, sent to `sink` as the database yields them; stops
+    /// early, without an error, when the receiver is gone. Returns how many rows were sent.
+    async fn export_journal(&self, sink: mpsc::Sender<JournalRow>) -> StoreResult<u64>;
 }
 
 impl<D> SqlStore<D>
@@ -80,26 +89,44 @@ where
     }
 
     async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>> {
-        let rows = sqlx::query(
-            "SELECT id, at, user_name, action, object, object_id, detail FROM journal \
-             WHERE object = $1 AND object_id = $2 ORDER BY id",
-        )
+        let rows = sqlx::query(&format!(
+            "{JOURNAL_SELECT} WHERE object = $1 AND object_id = $2 ORDER BY id"
+        ))
         .bind(object)
         .bind(object_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(JournalRow {
-                    id: row.try_get("id")?,
-                    at: Timestamp(row.try_get("at")?),
-                    user_name: row.try_get("user_name")?,
-                    action: row.try_get("action")?,
-                    object: row.try_get("object")?,
-                    object_id: row.try_get("object_id")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(journal_row::<D>).collect()
     }
+
+    async fn export_journal(&self, sink: mpsc::Sender<JournalRow>) -> StoreResult<u64> {
+        let query = format!("{JOURNAL_SELECT} ORDER BY id");
+        let mut rows = sqlx::query(&query).fetch(&self.pool);
+        let mut sent = 0;
+        while let Some(row) = rows.try_next().await? {
+            if sink.send(journal_row::<D>(&row)?).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}
+
+/// Reads one journal row.
+fn journal_row<D: Dialect>(row: &D::Row) -> StoreResult<JournalRow>
+where
+    for<'q> i64: Decode<'q, D> + Type<D>,
+    for<'q> String: Decode<'q, D> + Type<D>,
+    for<'a> &'a str: ColumnIndex<D::Row>,
+{
+    Ok(JournalRow {
+        id: row.try_get("id")?,
+        at: Timestamp(row.try_get("at")?),
+        user_name: row.try_get("user_name")?,
+        action: row.try_get("action")?,
+        object: row.try_get("object")?,
+        object_id: row.try_get("object_id")?,
+        detail: row.try_get("detail")?,
+    })
 }

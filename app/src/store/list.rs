@@ -12,7 +12,9 @@ use super::StoreResult;
 use crate::types::{
     Intname, ListQuery, OperationFilter, OperationRow, OperationState, SortOrder, Status, Timestamp,
 };
+use futures_util::TryStreamExt;
 use sqlx::Pool;
+use tokio::sync::mpsc;
 
 /// Pages and counts of the current list.
 #[async_trait]
@@ -27,6 +29,15 @@ pub trait OperationList: Send + Sync {
         query: &ListQuery,
         count_limit: u64,
     ) -> StoreResult<(Vec<OperationRow>, u64)>;
+    /// Every active operation the query's filter matches, in its sort order (its page and
+    /// page size ignored), sent to `sink` row by row as the database yields them; one query,
+    /// so the rows form one consistent snapshot. Stops early, without an error, when the
+    /// receiver is gone. Returns how many rows were sent.
+    async fn export_operations(
+        &self,
+        query: &ListQuery,
+        sink: mpsc::Sender<OperationRow>,
+    ) -> StoreResult<u64>;
 }
 
 /// Most distinct messages an error-text filter lists by id; past it, it matches in SQL.
@@ -180,10 +191,7 @@ where
     ) -> StoreResult<Vec<OperationRow>> {
         // Two steps: the page's ids from `operation` alone (index order, skipping the
         // offset without touching other tables), then the joins for those rows only.
-        let order = match query.order {
-            SortOrder::Asc => "ASC",
-            SortOrder::Desc => "DESC",
-        };
+        let order = order_sql(query.order);
         let sort = sort_sql(query.sort);
         // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
         // otherwise walk all of `operation` in id order to meet the page's 100 rows.
@@ -202,6 +210,31 @@ where
             ));
         let rows = qb.query().fetch_all(pool).await?;
         rows.iter().map(Self::operation_row).collect()
+    }
+
+    /// Every current operation that matches, in the query's order, sent to `sink` (see
+    /// [`OperationList::export_operations`]).
+    pub(super) async fn export_rows(
+        pool: &Pool<D>,
+        query: &ListQuery,
+        error_ids: Option<&[i64]>,
+        sink: mpsc::Sender<OperationRow>,
+    ) -> StoreResult<u64> {
+        // One flat query in index order: no offset to skip, so no two-step page.
+        let (sort, order) = (sort_sql(query.sort), order_sql(query.order));
+        let mut qb = Sql::new::<D>(format!("{ROW_COLUMNS} FROM operation o {ROW_JOINS}"));
+        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+        Self::push_filter(&mut qb, &query.filter, error_ids);
+        qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+        let mut rows = qb.query().fetch(pool);
+        let mut sent = 0;
+        while let Some(row) = rows.try_next().await? {
+            if sink.send(Self::operation_row(&row)?).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        Ok(sent)
     }
 
     /// How many current operations match, up to `limit`, the error ids already looked up.
@@ -273,5 +306,22 @@ where
             Self::page_rows(&self.pool, query, error_ids.as_deref()),
             Self::page_count(&self.pool, &query.filter, count_limit, error_ids.as_deref())
         )
+    }
+
+    async fn export_operations(
+        &self,
+        query: &ListQuery,
+        sink: mpsc::Sender<OperationRow>,
+    ) -> StoreResult<u64> {
+        let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
+        Self::export_rows(&self.pool, query, error_ids.as_deref(), sink).await
+    }
+}
+
+/// `ASC` or `DESC`.
+fn order_sql(order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
     }
 }

@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "session_limits",
         sql: include_str!("../../../migrations/sqlite/0005_session_limits.sql"),
     },
+    Migration {
+        version: 6,
+        name: "operation_count",
+        sql: include_str!("../../../migrations/sqlite/0006_operation_count.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -63,6 +68,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "session_limits",
         sql: include_str!("../../../migrations/postgres/0005_session_limits.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "operation_count",
+        sql: include_str!("../../../migrations/postgres/0006_operation_count.sql"),
     },
 ];
 

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | [`reference`] | [`Reference`] | clients, processing modules, services |
 //! | [`operations`] | [`Operations`] | one operation: add, edit, start, stop, delete; attempts; tasks |
-//! | [`list`] | [`OperationList`] | the current list: pages, counts, the error-text filter |
+//! | [`list`] | [`OperationList`] | the current list: pages, counts, the error-text filter, exports |
+//! | [`counts`] | [`Counts`] | current operations per module and status, kept by the database |
 //! | [`sessions`] | [`Sessions`] | users, sessions, login keys, saved filters |
 //! | [`queue`] | [`Queue`] | the engine: claims, finishes, leases, rescues, messages between nodes |
 //! | [`journal`] | [`Journal`] | who changed what |
@@ -27,6 +28,7 @@
 //! decides nothing: which transitions are allowed is the service layer's business; the store's
 //! guards (`WHERE state IN ...`) only make each write atomic.
 
+pub mod counts;
 pub mod dialect;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
@@ -52,6 +54,7 @@ use crate::types::{
     AttemptOutcome, Intname, ItemStatus, Level, ModuleKind, ModuleView, OperationState, Timestamp,
 };
 
+pub use counts::{Counts, StatusCount};
 pub use journal::Journal;
 pub use list::OperationList;
 pub use operations::Operations;
@@ -65,7 +68,16 @@ pub use sqlx::Error as StoreError;
 /// Everything billops keeps: the aggregates' traits together. Callers bring the traits they use
 /// into scope with `use crate::store::prelude::*`.
 pub trait Store:
-    Schema + Reference + Operations + OperationList + Sessions + Queue + Journal + Seed + 'static
+    Schema
+    + Reference
+    + Operations
+    + OperationList
+    + Counts
+    + Sessions
+    + Queue
+    + Journal
+    + Seed
+    + 'static
 {
 }
 
@@ -74,6 +86,7 @@ impl<T> Store for T where
         + Reference
         + Operations
         + OperationList
+        + Counts
         + Sessions
         + Queue
         + Journal
@@ -85,7 +98,7 @@ impl<T> Store for T where
 /// The store's traits, for calling them on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        Journal, OperationList, Operations, Queue, Reference, Schema, Seed, Sessions, Store,
+        Counts, Journal, OperationList, Operations, Queue, Reference, Schema, Seed, Sessions, Store,
     };
 }
 

@@ -73,6 +73,15 @@ impl Dialect for Postgres {
     const BACKUP: Result<&'static str, &'static str> = Err(
         "billops backup copies SQLite databases only: back up a PostgreSQL database with pg_dump",
     );
+    // Deltas taken and summed in one statement; totals upserted in key order, so that two
+    // nodes compacting at once never wait for each other in a cycle.
+    const COMPACT_COUNTS: Option<&'static str> = Some(
+        "WITH moved AS (DELETE FROM operation_count_delta RETURNING module_id, status, n) \
+         INSERT INTO operation_count (module_id, status, n) \
+         SELECT module_id, status, SUM(n) FROM moved GROUP BY module_id, status \
+         ORDER BY module_id, status \
+         ON CONFLICT (module_id, status) DO UPDATE SET n = operation_count.n + EXCLUDED.n",
+    );
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

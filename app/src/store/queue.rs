@@ -256,7 +256,8 @@ where
 
         let mut sql = Sql::new::<D>(
             "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, o.client_id, \
-             c.name AS client_name, o.module_id, o.trycount, o.manual, o.comment, o.attempt_token \
+             c.name AS client_name, o.module_id, o.trycount, o.manual, o.comment, o.attempt_token, \
+             o.next_run_at \
              FROM operation o JOIN item i ON i.id = o.item_id JOIN client c ON c.id = o.client_id \
              WHERE o.id IN (",
         );
@@ -280,6 +281,7 @@ where
                     comment: row.try_get("comment")?,
                     token: row.try_get("attempt_token")?,
                     started: request.now,
+                    due: Timestamp(row.try_get("next_run_at")?),
                 })
             })
             .collect::<StoreResult<Vec<Claim>>>()?;

@@ -79,6 +79,22 @@ impl SortColumn {
         }
     }
 
+    /// The column's heading in the session's language (the list's headers, the CSV export's).
+    pub fn label(self, lang: super::Lang) -> &'static str {
+        match self {
+            SortColumn::Id => "Id",
+            SortColumn::Desc => lang.pick("Описание", "Description"),
+            SortColumn::Item => lang.pick("Услуга/товар", "Service"),
+            SortColumn::Itemtype => lang.pick("Тип продукта", "Product type"),
+            SortColumn::Client => lang.pick("Клиент", "Client"),
+            SortColumn::Cdate => lang.pick("Дата создания", "Created"),
+            SortColumn::Trycount => lang.pick("Количество попыток", "Attempts"),
+            SortColumn::Processingmodule => lang.pick("Обработчик", "Processing module"),
+            SortColumn::Task => lang.pick("Задача", "Task"),
+            SortColumn::Status => lang.pick("Статус", "Status"),
+        }
+    }
+
     /// Reads a column name.
     pub fn parse(name: &str) -> Option<SortColumn> {
         SortColumn::ALL

@@ -103,6 +103,8 @@ pub struct Claim {
     /// The attempt's token: every write about this attempt must name it.
     pub token: String,
     pub started: Timestamp,
+    /// When it became due (its `next_run_at`): `started - due` is how long it waited.
+    pub due: Timestamp,
 }
 
 /// What a claim may take: how many operations, for whom, for how long.

@@ -23,6 +23,7 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
         <header class="topbar">
             <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
             <h1>{format!("{} #{id}", lang.pick("История ошибок операции", "Error history of operation"))}</h1>
+            <a class="export" href=format!("/export/operation/{id}/history.csv") download>{lang.pick("Выгрузить CSV", "Export CSV")}</a>
         </header>
         {empty.then(|| view! { <p class="notice">{lang.pick("Попыток ещё не было.", "No attempts yet.")}</p> })}
         <table class="attempts" id="attempts">

@@ -20,7 +20,7 @@ use app::service::engine::{Claim, HeldLease};
 use app::service::engine::{FinishedRun, RunResult};
 use app::service::module::ModuleRecord;
 use app::service::Services;
-use app::types::ModuleKind;
+use app::types::{AttemptOutcome, ModuleKind};
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 pub use driver::{Cancel, Driver, Job};
@@ -246,13 +246,18 @@ async fn claim_and_start(
     }
     let modules = shared.services.modules_by_id().await?;
     let count = claims.len();
+    let metrics = crate::metrics::global();
     for claim in claims {
         let Ok(permit) = shared.slots.clone().acquire_owned().await else {
             break;
         };
+        if let Some(module) = modules.get(&claim.module_id) {
+            metrics.claimed(&module.name, claim.due, claim.started);
+        }
         let (cancel_tx, cancel_rx) = watch::channel(None);
         if let Ok(mut running) = shared.running.lock() {
             running.insert(claim.token.clone(), cancel_tx);
+            metrics.leases_held(node, running.len());
         }
         let shared = shared.clone();
         let done = done.clone();
@@ -302,7 +307,9 @@ async fn run_one(
         claim: claim.clone(),
         module: module.clone(),
     };
+    let started = Instant::now();
     let result = driver.run(&job, cancel).await;
+    crate::metrics::global().attempt(&module.name, outcome_of(&result), started.elapsed());
     FinishedRun {
         claim,
         max_tries: module.max_tries,
@@ -366,6 +373,17 @@ async fn record(shared: &Shared, batch: &[FinishedRun]) {
         for run in batch {
             running.remove(&run.claim.token);
         }
+        crate::metrics::global().leases_held(shared.services.node(), running.len());
+    }
+}
+
+/// How a run ended, as the history names it.
+fn outcome_of(result: &RunResult) -> &'static str {
+    match result {
+        RunResult::Ok { .. } => AttemptOutcome::Ok.raw(),
+        RunResult::Failed { .. } | RunResult::ModuleMissing => AttemptOutcome::Error.raw(),
+        RunResult::Stopped { .. } => AttemptOutcome::Stopped.raw(),
+        RunResult::Interrupted { .. } => AttemptOutcome::Interrupted.raw(),
     }
 }
 
@@ -469,8 +487,8 @@ async fn waker(shared: Arc<Shared>) {
     }
 }
 
-/// Returns dead nodes' operations for a restart: at start, then every half lease (at least
-/// every second).
+/// Returns dead nodes' operations for a restart, and folds the operation counts' deltas: at
+/// start, then every half lease (at least every second).
 async fn rescuer(shared: Arc<Shared>) {
     let interval = (shared.config.lease / 2).max(Duration::from_secs(1));
     loop {
@@ -481,8 +499,13 @@ async fn rescuer(shared: Arc<Shared>) {
             .lock()
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
-        if let Err(error) = shared.services.rescue_expired(&own).await {
-            tracing::warn!(%error, "rescuing expired leases failed");
+        match shared.services.rescue_expired(&own).await {
+            Ok(ids) => crate::metrics::global().rescued(ids.len()),
+            Err(error) => tracing::warn!(%error, "rescuing expired leases failed"),
+        }
+        // The counts' deltas (PostgreSQL) are folded as often, so reading them stays cheap.
+        if let Err(error) = shared.services.compact_counts().await {
+            tracing::warn!(%error, "folding the operation counts failed");
         }
         tokio::time::sleep(interval).await;
     }

@@ -25,22 +25,6 @@ pub(super) fn OperationTable(
     can_change: bool,
 ) -> impl IntoView {
     let now = page.now;
-    let headers = [
-        (SortColumn::Id, "Id", "Id"),
-        (SortColumn::Desc, "Описание", "Description"),
-        (SortColumn::Item, "Услуга/товар", "Service"),
-        (SortColumn::Itemtype, "Тип продукта", "Product type"),
-        (SortColumn::Client, "Клиент", "Client"),
-        (SortColumn::Cdate, "Дата создания", "Created"),
-        (SortColumn::Trycount, "Количество попыток", "Attempts"),
-        (
-            SortColumn::Processingmodule,
-            "Обработчик",
-            "Processing module",
-        ),
-        (SortColumn::Task, "Задача", "Task"),
-        (SortColumn::Status, "Статус", "Status"),
-    ];
     let last_page = page.total.div_ceil(u64::from(page.page_size.max(1))).max(1);
     let current = page.page;
     let total = if page.total_exact {
@@ -81,6 +65,12 @@ pub(super) fn OperationTable(
     }
     .href();
     let sizes_state = state.clone();
+    let export = format!(
+        "/export/operations.csv?sort={}&order={}",
+        state.sort.name(),
+        state.order.name()
+    );
+    let export_excel = format!("{export}&bom=1");
     view! {
         <table class="operations" id="operations">
             <thead>
@@ -95,9 +85,9 @@ pub(super) fn OperationTable(
                             />
                         </th>
                     })}
-                    {headers
+                    {SortColumn::ALL
                         .into_iter()
-                        .map(|(column, ru, en)| {
+                        .map(|column| {
                             let sorted = state.sort == column;
                             let order = if sorted && state.order == SortOrder::Asc { SortOrder::Desc } else { SortOrder::Asc };
                             let href = ListState { page: 1, sort: column, order, ..state.clone() }.href();
@@ -113,7 +103,7 @@ pub(super) fn OperationTable(
                             };
                             view! {
                                 <th scope="col" data-col=column.name() aria-sort=aria>
-                                    <a href=href>{lang.pick(ru, en)}{arrow}</a>
+                                    <a href=href>{column.label(lang)}{arrow}</a>
                                 </th>
                             }
                         })
@@ -149,6 +139,12 @@ pub(super) fn OperationTable(
                         view! { <a href=href aria-current=current>{size.to_string()}</a> }
                     })
                     .collect_view()}
+            </span>
+            <span class="export">
+                <a href=export download title=lang.pick("Все строки списка с текущим фильтром и сортировкой", "Every row of the list, filtered and sorted as shown")>
+                    {lang.pick("Выгрузить CSV", "Export CSV")}
+                </a>
+                <a href=export_excel download>{lang.pick("CSV для Excel", "CSV for Excel")}</a>
             </span>
         </nav>
     }
