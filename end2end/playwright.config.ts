@@ -3,7 +3,10 @@ import { defineConfig } from '@playwright/test';
 // Debian's Chromium, never a downloaded browser (this machine reaches only package registries).
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
+  // The debug build's 4.8 MB wasm, compiled by a Chromium sharing 2 cores with the rest of the
+  // suite, once took more than the default 5 s to hydrate a page: waits get 15 s.
+  expect: { timeout: 15_000 },
   retries: 0,
   workers: 1,
   reporter: 'list',

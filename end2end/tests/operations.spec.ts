@@ -1,4 +1,5 @@
 import { test, expect, Page, Locator } from '@playwright/test';
+import * as fs from 'fs';
 
 // Against `billops serve --workers 0` on fresh demo data (scripts/e2e): the list holds still
 // unless a spec changes it. Each spec saves a screenshot.
@@ -61,6 +62,25 @@ test('sorting, page size and paging live in the URL and survive a reload', async
   const clients = await page.locator('#operations tbody tr td:nth-child(6)').allTextContents();
   expect(clients).toEqual([...clients].sort((a, b) => a.localeCompare(b)));
   await page.screenshot({ path: info.outputPath('sorted-by-client.png'), fullPage: true });
+});
+
+test('the list downloads as CSV: every row, in the order shown, headers in the session language', async ({ page }, info) => {
+  await logIn(page);
+  await openList(page, '?sort=trycount&order=desc&size=20');
+  const total = Number((await page.locator('.pager .total').innerText()).replace(/\D/g, ''));
+  const shown = await ids(page.locator('#operations tbody tr'));
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export CSV' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^operations-\d{8}-\d{6}\.csv$/);
+  const text = fs.readFileSync(await download.path(), 'utf8');
+  const lines = text.trimEnd().split('\r\n');
+  expect(lines[0]).toBe('Id,Description,Service,Product type,Client,Created,Attempts,Processing module,Task,Status,Comment,Last error');
+  expect(lines.length - 1).toBe(total);
+  expect(lines.slice(1, 1 + shown.length).map((line) => Number(line.split(',')[0]))).toEqual(shown);
+  fs.copyFileSync(await download.path(), info.outputPath('operations.csv'));
+  await page.screenshot({ path: info.outputPath('export-links.png') });
 });
 
 test('a row shows its age and links to its service, client and task pages', async ({ page }, info) => {
