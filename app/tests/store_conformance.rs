@@ -1855,7 +1855,140 @@ async fn the_operation_counts_agree_with_a_count_of_the_rows(db: &TestDb) {
     assert!(names.iter().all(|n| n == "Module A"), "{names:?}");
 }
 
+async fn alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time(db: &TestDb) {
+    use app::store::{AlertHook, AlertOutcome};
+    let s = &*db.store;
+    let hook = |url: &str, events: &str| AlertHook {
+        id: 0,
+        url: url.into(),
+        secret: Some("k".into()),
+        events: events.into(),
+        created_at: T0,
+    };
+    let manual_hook = s
+        .insert_hook(
+            &hook("https://a.example/h", "manual"),
+            &entry("add", "alert", None),
+        )
+        .await
+        .expect("hook");
+    let both_hook = s
+        .insert_hook(
+            &hook("https://b.example/h", "manual,burst"),
+            &entry("add", "alert", None),
+        )
+        .await
+        .expect("hook");
+    assert_eq!(s.list_hooks().await.unwrap().len(), 2);
+    let enqueue = |event: &'static str, incident: &'static str| async move {
+        s.enqueue_alert(event, incident, "{\"text\":\"x\"}", T0)
+            .await
+            .expect("enqueue")
+    };
+    assert_eq!(
+        enqueue("manual", "manual:1:t").await,
+        2,
+        "both hooks want it"
+    );
+    assert_eq!(
+        enqueue("manual", "manual:1:t").await,
+        0,
+        "the same incident again"
+    );
+    assert_eq!(
+        enqueue("burst", "burst:1:0").await,
+        1,
+        "one hook wants bursts"
+    );
+
+    let claimed = s
+        .claim_alerts(T0, Timestamp(T0.0 + 10_000), 10, 5)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed
+        .iter()
+        .all(|d| d.attempts == 0 && d.secret.as_deref() == Some("k")));
+    assert!(
+        s.claim_alerts(T0, Timestamp(T0.0 + 10_000), 10, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed alerts wait for their try's end"
+    );
+    for delivery in &claimed {
+        let outcome = if delivery.hook_id == manual_hook {
+            AlertOutcome::Delivered
+        } else {
+            AlertOutcome::Failed {
+                error: "the hook answered 503".into(),
+                retry_at: Timestamp(T0.0 + 1_000),
+            }
+        };
+        s.finish_alert(
+            delivery.id,
+            &outcome,
+            T0,
+            &entry("deliver", "alert", Some(delivery.hook_id)),
+        )
+        .await
+        .expect("finish");
+    }
+    let again = s
+        .claim_alerts(Timestamp(T0.0 + 1_000), Timestamp(T0.0 + 5_000), 10, 5)
+        .await
+        .expect("claim");
+    assert_eq!(
+        again.len(),
+        2,
+        "the failed ones come back at their retry time"
+    );
+    assert!(again
+        .iter()
+        .all(|d| d.hook_id == both_hook && d.attempts == 1));
+    assert_eq!(
+        s.list_journal("alert", manual_hook).await.unwrap().len(),
+        2,
+        "added, delivered"
+    );
+    // Tried too often: given up.
+    for delivery in &again {
+        s.finish_alert(
+            delivery.id,
+            &AlertOutcome::Failed {
+                error: "refused".into(),
+                retry_at: Timestamp(T0.0 + 6_000),
+            },
+            T0,
+            &entry("deliver", "alert", None),
+        )
+        .await
+        .unwrap();
+    }
+    assert!(s
+        .claim_alerts(Timestamp(T0.0 + 6_000), Timestamp(T0.0 + 9_000), 10, 2)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .delete_hook(both_hook, &entry("delete", "alert", Some(both_hook)))
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_hook(both_hook, &entry("delete", "alert", Some(both_hook)))
+        .await
+        .unwrap());
+    assert!(
+        s.claim_alerts(Timestamp(T0.0 + 6_000), Timestamp(T0.0 + 9_000), 10, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a deleted hook's alerts go with it"
+    );
+}
+
 on_both_databases!(
+    alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time,
     the_operation_counts_agree_with_a_count_of_the_rows,
     a_backup_copies_sqlite_and_sends_postgres_to_pg_dump,
     migrating_twice_changes_nothing,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use app::service::alert::BurstRule;
 use app::service::{Actor, ModuleInput, Services, SystemClock, UserError};
 use app::types::{AppError, FieldReason, ItemStatus, Lang, Level, ModuleKind};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -80,6 +81,13 @@ enum Command {
         /// no login: bind it where only the monitoring reaches it.
         #[arg(long, env = "BILLOPS_METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
+        /// A module's failures make a `burst` alert when this many come within
+        /// `--alert-burst-minutes` (counted per node).
+        #[arg(long, env = "BILLOPS_ALERT_BURST_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        alert_burst_failures: u64,
+        /// The window of `--alert-burst-failures`, in minutes.
+        #[arg(long, env = "BILLOPS_ALERT_BURST_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        alert_burst_minutes: u64,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -113,6 +121,12 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Alert webhooks: a JSON POST (with a Slack/Mattermost `text`) when an operation needs
+    /// attention or a module's failures burst.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
     /// Clients' services.
     Service {
         #[command(subcommand)]
@@ -140,6 +154,27 @@ enum LevelArg {
     Admin,
     Readonly,
     User,
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertCommand {
+    /// Add a webhook; prints its id.
+    Add {
+        /// Where to POST (`http://` or `https://`).
+        #[arg(long)]
+        url: String,
+        /// Events, comma-separated: `manual` (an operation needs attention), `burst` (a
+        /// module's failures burst). All when not given.
+        #[arg(long, default_value = "")]
+        on: String,
+        /// Signs each delivery (HMAC-SHA256, as `http` modules' requests are; never shown again).
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List webhooks (their URLs cut to scheme and host).
+    List,
+    /// Remove a webhook and its undelivered alerts.
+    Delete { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +305,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_key,
             shutdown_secs,
             metrics_listen,
+            alert_burst_failures,
+            alert_burst_minutes,
         } => {
             let config = EngineConfig {
                 workers,
@@ -286,7 +323,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tls: tls.is_some(),
             };
             let hours = i64::try_from(session_hours).unwrap_or(720);
-            let services = services.with_session_lifetime(hours * 3_600_000);
+            let services = services
+                .with_session_lifetime(hours * 3_600_000)
+                .with_burst_rule(BurstRule {
+                    failures: usize::try_from(alert_burst_failures).unwrap_or(usize::MAX),
+                    window: Duration::from_secs(alert_burst_minutes * 60),
+                });
             let shutdown = Duration::from_secs(shutdown_secs);
             let listen = Listen {
                 http: listen,
@@ -367,6 +409,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let id = services.add_module(&actor, &input).await.map_err(said)?;
             println!("{id}");
+            Ok(())
+        }
+        Command::Alert {
+            command: AlertCommand::Add { url, on, secret },
+        } => {
+            let id = services
+                .add_alert_hook(&actor, &url, &on, secret.as_deref())
+                .await
+                .map_err(said)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Alert {
+            command: AlertCommand::List,
+        } => {
+            println!("id\turl\tevents\tsigned");
+            for hook in services.list_alert_hooks(&actor).await.map_err(said)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    hook.id,
+                    hook.url,
+                    hook.events,
+                    if hook.signed { "yes" } else { "no" }
+                );
+            }
+            Ok(())
+        }
+        Command::Alert {
+            command: AlertCommand::Delete { id },
+        } => {
+            services.delete_alert_hook(&actor, id).await.map_err(said)?;
+            println!("alert hook {id} deleted");
             Ok(())
         }
         Command::Module {
@@ -520,6 +594,7 @@ async fn serve(
             }
         }
     });
+    crate::alerts::start(services.clone(), crate::alerts::AlertConfig::default());
     let drivers = Drivers::real(engine.grace);
     let engine = Engine::start(services.clone(), engine, drivers);
     let app = crate::router::router_with(services, options, http)

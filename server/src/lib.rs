@@ -6,6 +6,7 @@
 // than rustc's default 128.
 #![recursion_limit = "256"]
 
+pub mod alerts;
 pub mod billmgr;
 pub mod cli;
 pub mod config;

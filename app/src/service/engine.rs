@@ -138,6 +138,11 @@ impl Services {
             detail: String::new(),
         };
         let applied = self.store.finish_attempts(&finishes, &entry).await?;
+        for ((run, finish), applied) in runs.iter().zip(&finishes).zip(&applied) {
+            if *applied {
+                self.alert_on(run, finish).await;
+            }
+        }
         let ids: Vec<i64> = runs
             .iter()
             .zip(&applied)
@@ -148,6 +153,23 @@ impl Services {
             self.publish(&ids).await;
         }
         Ok(ids.len())
+    }
+
+    /// Writes the alerts a recorded attempt calls for: its operation turned manual, or its
+    /// module's failures burst. An alert that cannot be written is logged, never fails the
+    /// finish: the attempt is recorded either way.
+    async fn alert_on(&self, run: &FinishedRun, finish: &Finish) {
+        if finish.outcome != AttemptOutcome::Error {
+            return;
+        }
+        let error = finish.error_message.as_deref().unwrap_or("");
+        let mut written = self.alert_if_burst(run.claim.module_id, error).await;
+        if matches!(finish.next, AfterAttempt::Retry { manual: true, .. }) && !run.claim.manual {
+            written = written.and(self.alert_manual(&run.claim, error).await);
+        }
+        if let Err(error) = written {
+            tracing::warn!(%error, "writing an alert failed");
+        }
     }
 
     /// Renews the leases `owner` holds for another `lease`; returns those it still holds.

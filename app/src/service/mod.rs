@@ -5,6 +5,7 @@
 //!
 //! No axum and no leptos here: only the [`Store`] and the wasm-safe [`crate::types`].
 
+pub mod alert;
 pub mod backup;
 pub mod client;
 pub mod demo;
@@ -84,6 +85,8 @@ pub struct Services {
     changes: tokio::sync::broadcast::Sender<engine::Changed>,
     /// The node's export slots ([`export::MAX_EXPORTS`]).
     exports: Arc<tokio::sync::Semaphore>,
+    /// This node's recent failures per module, for burst alerts.
+    bursts: Arc<alert::BurstWatch>,
 }
 
 impl Services {
@@ -98,12 +101,19 @@ impl Services {
             node: format!("{}-{:08x}", hostname(), rand::random::<u32>()).into(),
             changes: tokio::sync::broadcast::channel(1024).0,
             exports: Arc::new(tokio::sync::Semaphore::new(export::MAX_EXPORTS)),
+            bursts: Arc::default(),
         }
     }
 
     /// The same services, with sessions that end `millis` after they were opened.
     pub fn with_session_lifetime(mut self, millis: i64) -> Services {
         self.session_lifetime = millis.max(1);
+        self
+    }
+
+    /// The same services, alerting on a module's failures by `rule`.
+    pub fn with_burst_rule(mut self, rule: alert::BurstRule) -> Services {
+        self.bursts = Arc::new(alert::BurstWatch::new(rule));
         self
     }
 

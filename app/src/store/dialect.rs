@@ -15,6 +15,10 @@ use sqlx::Pool;
 use super::migrate::Migration;
 use super::{ChangeListener, StoreResult};
 
+/// How long a streamed export may run in all, in seconds (each chunk must also be taken by its
+/// reader within `service::export::STALL`).
+pub const EXPORT_TIME_LIMIT_SECS: u64 = 1800;
+
 /// A backend: a sqlx database and its dialect of SQL.
 #[async_trait]
 pub trait Dialect: sqlx::Database<QueryResult: Affected> {
@@ -45,6 +49,9 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// bound as `$1`; or why billops makes no copies of this backend (it has its own tool).
     const BACKUP: Result<&'static str, &'static str>;
 
+    /// Run first in the transaction of a read that streams for long (a CSV export): PostgreSQL
+    /// lifts its statement time limit there, to [`EXPORT_TIME_LIMIT_SECS`].
+    const LONG_READ: Option<&'static str>;
     /// Folds `operation_count_delta` into `operation_count` ([`super::counts`]); `None` where
     /// writers update the totals themselves.
     const COMPACT_COUNTS: Option<&'static str>;

@@ -101,7 +101,11 @@ where
 
     async fn export_journal(&self, sink: mpsc::Sender<JournalRow>) -> StoreResult<u64> {
         let query = format!("{JOURNAL_SELECT} ORDER BY id");
-        let mut rows = sqlx::query(&query).fetch(&self.pool);
+        let mut tx = self.pool.begin().await?;
+        if let Some(long_read) = D::LONG_READ {
+            sqlx::query(long_read).execute(&mut *tx).await?;
+        }
+        let mut rows = sqlx::query(&query).fetch(&mut *tx);
         let mut sent = 0;
         while let Some(row) = rows.try_next().await? {
             if sink.send(journal_row::<D>(&row)?).await.is_err() {
@@ -109,6 +113,8 @@ where
             }
             sent += 1;
         }
+        drop(rows);
+        tx.commit().await?;
         Ok(sent)
     }
 }

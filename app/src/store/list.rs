@@ -226,7 +226,11 @@ where
         qb.push(format!(" WHERE o.state IN {ACTIVE}"));
         Self::push_filter(&mut qb, &query.filter, error_ids);
         qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
-        let mut rows = qb.query().fetch(pool);
+        let mut tx = pool.begin().await?;
+        if let Some(long_read) = D::LONG_READ {
+            sqlx::query(long_read).execute(&mut *tx).await?;
+        }
+        let mut rows = qb.query().fetch(&mut *tx);
         let mut sent = 0;
         while let Some(row) = rows.try_next().await? {
             if sink.send(Self::operation_row(&row)?).await.is_err() {
@@ -234,6 +238,8 @@ where
             }
             sent += 1;
         }
+        drop(rows);
+        tx.commit().await?;
         Ok(sent)
     }
 

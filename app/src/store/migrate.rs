@@ -40,6 +40,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "operation_count",
         sql: include_str!("../../../migrations/sqlite/0006_operation_count.sql"),
     },
+    Migration {
+        version: 7,
+        name: "alert",
+        sql: include_str!("../../../migrations/sqlite/0007_alert.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -73,6 +78,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "operation_count",
         sql: include_str!("../../../migrations/postgres/0006_operation_count.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "alert",
+        sql: include_str!("../../../migrations/postgres/0007_alert.sql"),
     },
 ];
 

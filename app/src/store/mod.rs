@@ -10,6 +10,7 @@
 //! | [`sessions`] | [`Sessions`] | users, sessions, login keys, saved filters |
 //! | [`queue`] | [`Queue`] | the engine: claims, finishes, leases, rescues, messages between nodes |
 //! | [`journal`] | [`Journal`] | who changed what |
+//! | [`alerts`] | [`Alerts`] | alert webhooks and the outbox of their deliveries |
 //! | [`schema`] | [`Schema`] | migrations and the planner's statistics |
 //! | [`seed`] | [`Seed`] | demo data and test set-up |
 //! | `fixtures` | `Fixtures` | bulk inserts for benchmarks (feature `fixtures`, not in [`Store`]) |
@@ -28,6 +29,7 @@
 //! decides nothing: which transitions are allowed is the service layer's business; the store's
 //! guards (`WHERE state IN ...`) only make each write atomic.
 
+pub mod alerts;
 pub mod counts;
 pub mod dialect;
 #[cfg(feature = "fixtures")]
@@ -54,6 +56,7 @@ use crate::types::{
     AttemptOutcome, Intname, ItemStatus, Level, ModuleKind, ModuleView, OperationState, Timestamp,
 };
 
+pub use alerts::{AlertDelivery, AlertHook, AlertOutcome, Alerts};
 pub use counts::{Counts, StatusCount};
 pub use journal::Journal;
 pub use list::OperationList;
@@ -76,6 +79,7 @@ pub trait Store:
     + Sessions
     + Queue
     + Journal
+    + Alerts
     + Seed
     + 'static
 {
@@ -90,6 +94,7 @@ impl<T> Store for T where
         + Sessions
         + Queue
         + Journal
+        + Alerts
         + Seed
         + 'static
 {

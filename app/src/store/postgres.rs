@@ -73,6 +73,8 @@ impl Dialect for Postgres {
     const BACKUP: Result<&'static str, &'static str> = Err(
         "billops backup copies SQLite databases only: back up a PostgreSQL database with pg_dump",
     );
+    // An export's one statement sends rows as its reader takes them, for as long as that takes.
+    const LONG_READ: Option<&'static str> = Some("SET LOCAL statement_timeout = '1800s'");
     // Deltas taken and summed in one statement; totals upserted in key order, so that two
     // nodes compacting at once never wait for each other in a cycle.
     const COMPACT_COUNTS: Option<&'static str> = Some(

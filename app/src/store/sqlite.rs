@@ -75,6 +75,8 @@ impl Dialect for Sqlite {
     // stood when the statement began. The path is bound, never spliced into the SQL, so no
     // file name can end the string. SQLite refuses a target that exists and is not empty.
     const BACKUP: Result<&'static str, &'static str> = Ok("VACUUM INTO $1");
+    // No statement time limit to lift.
+    const LONG_READ: Option<&'static str> = None;
     // One writer at a time: the triggers update the totals in place.
     const COMPACT_COUNTS: Option<&'static str> = None;
 

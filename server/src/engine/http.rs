@@ -36,7 +36,8 @@ pub const TIMESTAMP_HEADER: &str = "x-billops-timestamp";
 /// The header carrying the attempt's token.
 pub const ATTEMPT_HEADER: &str = "x-billops-attempt";
 
-type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+pub(crate) type Connector =
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
 /// POSTs to modules.
 pub struct HttpDriver {
@@ -47,28 +48,32 @@ impl HttpDriver {
     /// A driver with one connection pool for every module, trusting the system's root
     /// certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` name others).
     pub fn new() -> HttpDriver {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match builder.with_provider_and_native_roots(provider.clone()) {
-            Ok(builder) => builder,
-            Err(error) => {
-                // No usable roots on this machine: `https://` modules will fail with an
-                // unknown issuer, which the attempt's log says; `http://` works as before.
-                tracing::warn!(%error, "no system root certificates: https modules cannot be verified");
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder_with_provider(provider)
-                        .with_safe_default_protocol_versions()
-                        .unwrap_or_else(|_| unreachable!("ring supports the default versions"))
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                )
-            }
-        };
-        let connector = builder.https_or_http().enable_http1().build();
-        HttpDriver {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        }
+        HttpDriver { client: client() }
     }
+}
+
+/// An HTTP and HTTPS client (rustls) trusting the system's root certificates; the alert
+/// deliveries use one too.
+pub(crate) fn client() -> Client<Connector, Full<Bytes>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+        Ok(builder) => builder,
+        Err(error) => {
+            // No usable roots on this machine: `https://` fails with an unknown issuer, which
+            // the attempt's log says; `http://` works as before.
+            tracing::warn!(%error, "no system root certificates: https peers cannot be verified");
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .unwrap_or_else(|_| unreachable!("ring supports the default versions"))
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            )
+        }
+    };
+    let connector = builder.https_or_http().enable_http1().build();
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 impl Default for HttpDriver {
