@@ -1354,7 +1354,46 @@ async fn exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bound
     assert_eq!(rows[0][4], "'=HYPERLINK(\"http://evil.example\",\"click\")");
     assert_eq!(rows[0][2], format!("#{item} vm, \"quoted\"\nnext"));
 
-    // Exports that nobody reads hold their slots; one more is refused, not queued.
+    // Exports that nobody reads hold their slots; one more is refused, not queued. (Enough
+    // rows that an unread export cannot finish: more than its chunks in flight hold.)
+    let items: Vec<app::store::NewItem> = (0..600)
+        .map(|n| app::store::NewItem {
+            client_id: client,
+            module_id: module,
+            itemtype: "vds".into(),
+            name: format!("bulk{n}.example"),
+            status: ItemStatus::Ordered,
+            created: T0,
+        })
+        .collect();
+    db.fixtures.bulk_insert_items(&items).await.expect("items");
+    let operations: Vec<_> = db
+        .store
+        .list_items(Some(client))
+        .await
+        .expect("list items")
+        .into_iter()
+        .filter(|i| i.id != item)
+        .map(|i| {
+            let fields = app::store::OperationFields {
+                intname: app::types::Intname::Open,
+                item_id: i.id,
+                client_id: client,
+                module_id: module,
+                itemtype: "vds".into(),
+                cdate: T0,
+                trycount: 0,
+                manual: false,
+                comment: String::new(),
+            };
+            (fields, OperationState::Waiting, None)
+        })
+        .collect();
+    assert_eq!(operations.len(), 600);
+    db.fixtures
+        .bulk_insert_operations(&operations)
+        .await
+        .expect("operations");
     let mut held = Vec::new();
     for _ in 0..MAX_EXPORTS {
         held.push(

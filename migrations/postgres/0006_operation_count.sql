@@ -7,6 +7,9 @@
 -- deltas into `operation_count` now and then, in key order. The true count is always the total
 -- plus the deltas. The conformance case `the_operation_counts_agree_with_a_count_of_the_rows`
 -- holds it to a count of the rows.
+-- No operation changes between the count below and the triggers that keep it.
+LOCK TABLE operation IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE operation_count (
     module_id BIGINT NOT NULL,
     status    TEXT NOT NULL,

@@ -5,7 +5,9 @@
 //! time limit tries it again later, waiting twice as long each time (from
 //! [`AlertConfig::first_retry`] up to [`AlertConfig::longest_retry`]), at most
 //! [`AlertConfig::max_attempts`] times. Deliveries never run in the engine's path: the engine
-//! only writes alerts into the outbox.
+//! only writes alerts into the outbox. Delivery is at least once: a node that dies after a
+//! receiver took an alert, before recording it, leaves it to be posted again; receivers
+//! de-duplicate on `X-Billops-Attempt`.
 //!
 //! ```text
 //! X-Billops-Timestamp: <unix seconds>
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use app::service::Services;
 use app::store::AlertDelivery;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 
@@ -64,6 +66,9 @@ impl AlertConfig {
     }
 }
 
+/// Where a failed alert's next try goes once it has had its tries: a century away.
+const GIVEN_UP: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// Starts delivering alerts in the background, for as long as the runtime lives.
 pub fn start(services: Services, config: AlertConfig) -> tokio::task::JoinHandle<()> {
     tokio::spawn(deliver_forever(services, config))
@@ -82,16 +87,27 @@ async fn deliver_forever(services: Services, config: AlertConfig) {
                 Vec::new()
             });
         let busy = !claimed.is_empty();
-        for delivery in claimed {
-            let result = post(&client, &delivery, config.timeout).await;
-            if let Err(error) = &result {
-                tracing::warn!(hook = delivery.hook_id, %error, "an alert was not delivered");
+        // Posted at once, so that every claimed alert is done within its hold.
+        let tries = claimed.into_iter().map(|delivery| {
+            let (client, services) = (&client, &services);
+            async move {
+                let result = post(client, &delivery, config.timeout).await;
+                if let Err(error) = &result {
+                    tracing::warn!(hook = delivery.hook_id, %error, "an alert was not delivered");
+                }
+                // The last try parks a failed alert far in the future: out of the way of the
+                // due ones, kept (undelivered, with its last error) for an admin to see.
+                let retry = if delivery.attempts + 1 >= config.max_attempts {
+                    GIVEN_UP
+                } else {
+                    config.retry_after(delivery.attempts + 1)
+                };
+                if let Err(error) = services.finish_alert(&delivery, result, retry).await {
+                    tracing::warn!(%error, "recording an alert delivery failed");
+                }
             }
-            let retry = config.retry_after(delivery.attempts + 1);
-            if let Err(error) = services.finish_alert(&delivery, result, retry).await {
-                tracing::warn!(%error, "recording an alert delivery failed");
-            }
-        }
+        });
+        futures_util::future::join_all(tries).await;
         if !busy {
             tokio::time::sleep(config.poll).await;
         }
@@ -123,12 +139,10 @@ async fn post(
     let request = request
         .body(Full::new(Bytes::from(delivery.payload.clone())))
         .map_err(|_| "the hook's URL is not usable".to_owned())?;
+    // Only the status counts: the answer's body is never read (a receiver's endless answer
+    // costs nothing; its connection is closed rather than reused).
     let exchange = async {
-        let response = client.request(request).await?;
-        let status = response.status();
-        // Read (and drop) the answer so that the connection can be used again.
-        let _ = response.into_body().collect().await;
-        Ok::<_, hyper_util::client::legacy::Error>(status)
+        Ok::<_, hyper_util::client::legacy::Error>(client.request(request).await?.status())
     };
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),

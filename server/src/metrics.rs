@@ -109,6 +109,8 @@ pub struct Metrics {
     requests: Family<RouteStatus, Counter>,
     request_time: Histograms<RouteLabel>,
     live_clients: Gauge,
+    /// One render at a time: each clears and refills the database's series.
+    rendering: tokio::sync::Mutex<()>,
 }
 
 /// The process's metrics: one registry, shared by the engine, the router and `/metrics`.
@@ -192,6 +194,7 @@ impl Metrics {
             requests,
             request_time,
             live_clients,
+            rendering: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -242,6 +245,7 @@ impl Metrics {
 
     /// Reads the database's figures, then writes every series in the text format.
     pub async fn render(&self, services: &Services) -> Result<String, EngineError> {
+        let _one_at_a_time = self.rendering.lock().await;
         let counts = services.operation_counts().await?;
         self.operations.clear();
         for count in counts {

@@ -190,4 +190,9 @@ async fn metrics_parse_and_agree_with_the_list_the_engine_and_the_router() {
         routes.iter().all(|r| !r.starts_with("/no/such")),
         "unknown paths make no series of their own: {routes:?}"
     );
+    assert!(
+        value(&after, "billops_http_requests_total", &[("route", "other")])
+            .is_some_and(|n| n >= 2.0),
+        "they are counted together as `other`"
+    );
 }

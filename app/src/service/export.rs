@@ -8,8 +8,9 @@
 //! Streamed: the store sends rows through a channel of [`ROW_BUFFER`] rows, and they are
 //! encoded in batches of at most as many into chunks, so a million rows take the memory of a
 //! few hundred rows whatever the list's size. A reader that takes no chunk for [`STALL`] ends
-//! the export, and at most [`MAX_EXPORTS`] run at once per node: each holds a database
-//! connection for as long as it runs.
+//! the export, no export runs past `EXPORT_TIME_LIMIT_SECS` (30 min), and at most
+//! [`MAX_EXPORTS`] run at once per node: each holds a database connection for as long as it
+//! runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::operation::OperationError;
 use super::{Actor, Services};
+use crate::store::dialect::EXPORT_TIME_LIMIT_SECS;
 use crate::store::{JournalRow, StoreResult};
 use crate::types::{AttemptRow, Lang, ListQuery, OperationRow, SortColumn, SortOrder, Timestamp};
 
@@ -229,7 +231,19 @@ where
         let _permit = permit;
         let (row_sink, rows) = mpsc::channel(ROW_BUFFER);
         let encoder = encode(rows, header, options, record, chunk_sink.clone());
-        let (produced, ()) = tokio::join!(produce(row_sink), encoder);
+        // However slowly it is read, an export ends within its time limit (it holds a
+        // connection and a snapshot of the database).
+        let limit = std::time::Duration::from_secs(EXPORT_TIME_LIMIT_SECS);
+        let produce = async move {
+            tokio::time::timeout(limit, produce(row_sink))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(crate::store::StoreError::Protocol(
+                        "the export ran past its time limit".into(),
+                    ))
+                })
+        };
+        let (produced, ()) = tokio::join!(produce, encoder);
         if let Err(error) = produced {
             // Sent after the last good chunk: the reader learns the file is incomplete.
             let _ = tokio::time::timeout(STALL, chunk_sink.send(Err(error))).await;
@@ -357,6 +371,8 @@ mod tests {
         assert_eq!(text_cell("+1"), "'+1");
         assert_eq!(text_cell("-2+3"), "'-2+3");
         assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text_cell("\t=1"), "'\t=1");
+        assert_eq!(text_cell("\r=1"), "'\r=1");
         assert_eq!(text_cell("vm42.example.com"), "vm42.example.com");
         assert_eq!(text_cell(""), "");
     }

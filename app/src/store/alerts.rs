@@ -75,6 +75,7 @@ pub trait Alerts: Send + Sync {
         max_attempts: i64,
     ) -> StoreResult<Vec<AlertDelivery>>;
     /// Records how a delivery went; a delivery also writes `journal`, in the same transaction.
+    /// An alert already delivered stays as it is (another node's late try changes nothing).
     async fn finish_alert(
         &self,
         id: i64,
@@ -236,20 +237,23 @@ where
         let mut tx = self.pool.begin().await?;
         match outcome {
             AlertOutcome::Delivered => {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE alert_outbox SET delivered_at = $1, attempts = attempts + 1, \
-                     last_error = NULL WHERE id = $2",
+                     last_error = NULL WHERE id = $2 AND delivered_at IS NULL",
                 )
                 .bind(now.0)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                Self::journal(&mut *tx, entry).await?;
+                // Recorded once, even if another node posted it too.
+                if done.rows_affected() == 1 {
+                    Self::journal(&mut *tx, entry).await?;
+                }
             }
             AlertOutcome::Failed { error, retry_at } => {
                 sqlx::query(
                     "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $1, \
-                     next_attempt_at = $2 WHERE id = $3",
+                     next_attempt_at = $2 WHERE id = $3 AND delivered_at IS NULL",
                 )
                 .bind(error.as_str())
                 .bind(retry_at.0)
