@@ -1841,6 +1841,28 @@ async fn the_operation_counts_agree_with_a_count_of_the_rows(db: &TestDb) {
         "eight, less the one done and the one deleted: {counted:?}"
     );
     assert_eq!(kept_counts(s).await, counted);
+    // An operation moved to another module is counted there.
+    let other = s
+        .insert_module(&self::module("Module B"), &entry("add", "processing", None))
+        .await
+        .expect("module");
+    let mut op = s.get_operation(ops[7]).await.unwrap().unwrap();
+    op.fields.module_id = other;
+    s.update_operation(
+        ops[7],
+        &op.fields,
+        &entry("edit", "runningoperation", Some(ops[7])),
+    )
+    .await
+    .unwrap();
+    let mut counted = counted_rows(s, module).await;
+    counted.extend(counted_rows(s, other).await);
+    assert_eq!(
+        counted.last(),
+        Some(&(other, Status::Error, 1)),
+        "{counted:?}"
+    );
+    assert_eq!(kept_counts(s).await, counted);
     // Folding the deltas (PostgreSQL) changes no count, and leaves nothing to fold.
     s.compact_counts().await.expect("compact");
     assert_eq!(kept_counts(s).await, counted);
@@ -1852,7 +1874,10 @@ async fn the_operation_counts_agree_with_a_count_of_the_rows(db: &TestDb) {
         .into_iter()
         .map(|c| c.module_name)
         .collect();
-    assert!(names.iter().all(|n| n == "Module A"), "{names:?}");
+    assert!(
+        names.iter().all(|n| n == "Module A" || n == "Module B"),
+        "{names:?}"
+    );
 }
 
 async fn alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time(db: &TestDb) {
