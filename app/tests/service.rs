@@ -1428,7 +1428,127 @@ async fn exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bound
     assert!(again.is_some(), "a slot came back after its reader left");
 }
 
+async fn the_dashboard_charts_what_ran_by_the_hour_for_staff_only(db: &TestDb) {
+    use app::service::engine::{FinishedRun, RunResult};
+    use app::types::chart::ChartWindow;
+    use app::types::dossier::Subject;
+    let svc = db.services();
+    let (_client, module, items) = world(&svc).await;
+    for item in &items {
+        svc.create_operation(&admin(), &open(*item))
+            .await
+            .expect("create");
+    }
+    svc.keep_rollups().await.expect("sample: three waiting");
+    db.clock.advance(90_000);
+    // The module runs two at a time: the first succeeds, the other two fail.
+    let mut finished = 0;
+    while finished < 3 {
+        let claims = svc
+            .claim_operations("node-a", 10, std::time::Duration::from_secs(30))
+            .await
+            .expect("claim");
+        assert!(!claims.is_empty());
+        let runs: Vec<FinishedRun> = claims
+            .iter()
+            .map(|claim| {
+                finished += 1;
+                FinishedRun {
+                    claim: claim.clone(),
+                    max_tries: 5,
+                    result: if finished == 1 {
+                        RunResult::Ok { log: String::new() }
+                    } else {
+                        RunResult::Failed {
+                            error_type: "connect".into(),
+                            message: "connection refused".into(),
+                            log: String::new(),
+                        }
+                    },
+                }
+            })
+            .collect();
+        assert_eq!(svc.finish_runs(&runs).await.expect("finish"), runs.len());
+    }
+    svc.keep_rollups().await.expect("sample: two in error");
+
+    let dashboard = svc
+        .dashboard(&actor_with(Level::Readonly, None), ChartWindow::Day)
+        .await
+        .expect("dashboard");
+    let keys: Vec<&str> = dashboard.charts.iter().map(|c| c.key.as_str()).collect();
+    let own = format!("module-{module}");
+    assert_eq!(keys, ["attempts", "queue", "rate", own.as_str()]);
+    let attempts = &dashboard.charts[0];
+    assert_eq!(
+        attempts.table,
+        vec![
+            vec![
+                "Hour (UTC)",
+                "Succeeded",
+                "Failed",
+                "Interrupted or stopped"
+            ],
+            vec!["2025-01-10 12:00", "1", "2", "0"],
+        ]
+    );
+    assert_eq!(
+        attempts.svg.matches("<rect class=\"s-").count(),
+        3 + 2,
+        "the legend's three swatches and one bar of two segments: {}",
+        attempts.svg
+    );
+    let queue = &dashboard.charts[1];
+    assert_eq!(
+        queue.table[1],
+        vec!["2025-01-10 12:00", "2", "0", "1", "0"],
+        "waiting 3 then 0, error 0 then 2: the means of two minutes, rounded ({:?})",
+        queue.table
+    );
+    let rate = &dashboard.charts[2];
+    assert!(rate.svg.contains("33.3 % of 3"), "{}", rate.svg);
+    assert_eq!(dashboard.charts[3].href, Some(format!("/modules/{module}")));
+    let week = svc
+        .dashboard(&admin(), ChartWindow::Week)
+        .await
+        .expect("week");
+    assert_eq!(week.charts[0].table, attempts.table);
+
+    // The module's page: its counts, its rates, its chart.
+    let dossier = svc
+        .dossier(&admin(), Subject::Module, module)
+        .await
+        .expect("module dossier");
+    let facts: Vec<(&str, &str)> = dossier
+        .facts
+        .iter()
+        .map(|f| (f.label.as_str(), f.value.as_str()))
+        .collect();
+    assert!(
+        facts.contains(&(
+            "Current",
+            "Waiting: 0 · Running: 0 · Error, restart scheduled: 2 · Needs attention: 0"
+        )),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&("Success, 24 hours", "33.3 % (1 / 3)")),
+        "{facts:?}"
+    );
+    assert_eq!(dossier.charts.len(), 1);
+    assert_eq!(dossier.charts[0].table, attempts.table);
+    assert_eq!(dossier.operations.len(), 2);
+
+    // Clients see no charts.
+    let client = actor_with(Level::User, Some(1));
+    assert!(matches!(
+        svc.dashboard(&client, ChartWindow::Day).await,
+        Err(app::service::ChartError::Denied(_))
+    ));
+}
+
 on_both_databases!(
+    the_dashboard_charts_what_ran_by_the_hour_for_staff_only,
     the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_language,
     exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bounded,
     exec_programs_come_only_from_the_modules_directory,

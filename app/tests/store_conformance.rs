@@ -3,6 +3,7 @@
 mod support;
 
 use app::service::Actor;
+use app::store::rollups::{AttemptHour, QueueHour, HOUR_MS, ROLLUP_KEEP_MS};
 use app::store::{
     JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields, SessionRecord,
     Store, StoreError, UserRecord,
@@ -2012,7 +2013,173 @@ async fn alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time(
     );
 }
 
+/// The attempts of `ops`, counted row by row into (module, hour start, ok, failed, other).
+async fn counted_attempts(s: &dyn Store, module: i64, ops: &[i64]) -> Vec<AttemptHour> {
+    let mut hours: std::collections::BTreeMap<i64, AttemptHour> = Default::default();
+    for op in ops {
+        for attempt in s.list_attempts(*op).await.expect("attempts") {
+            let Some(finished) = attempt.finished else {
+                continue;
+            };
+            let hour = finished.0 - finished.0.rem_euclid(HOUR_MS);
+            let row = hours.entry(hour).or_insert(AttemptHour {
+                module_id: module,
+                hour: Timestamp(hour),
+                ok: 0,
+                failed: 0,
+                other: 0,
+            });
+            match attempt.outcome {
+                AttemptOutcome::Ok => row.ok += 1,
+                AttemptOutcome::Error => row.failed += 1,
+                AttemptOutcome::Interrupted | AttemptOutcome::Stopped => row.other += 1,
+                AttemptOutcome::Running => {}
+            }
+        }
+    }
+    hours.into_values().collect()
+}
+
+async fn the_attempt_rollup_agrees_with_the_attempts(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 6).await;
+    let since = Timestamp(T0.0 - HOUR_MS);
+    assert_eq!(s.attempts_by_hour(since).await.expect("read"), vec![]);
+    // Minute 0: six waiting.
+    assert_eq!(s.sample_queue(T0).await.expect("sample"), 1);
+    assert_eq!(
+        s.sample_queue(Timestamp(T0.0 + 30_000))
+            .await
+            .expect("again"),
+        0,
+        "a minute is sampled once"
+    );
+    // Four run, two at a time (the module's cap): two succeed (in different minutes), one
+    // fails, one's lease runs out.
+    let first = s
+        .claim_operations(&claim_at("node-a", 4, T0.0, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 2);
+    let done = || AfterAttempt::Done { item_status: None };
+    let retry = AfterAttempt::Retry {
+        next_run_at: Timestamp(T0.0 + 5 * HOUR_MS),
+        manual: false,
+        task: None,
+    };
+    s.finish_attempts(
+        &[
+            finish(&first[0], T0.0 + 1_000, done()),
+            finish(&first[1], T0.0 + 2_000, retry),
+        ],
+        &entry("finish", "runningoperation", None),
+    )
+    .await
+    .expect("finish");
+    let claims = s
+        .claim_operations(&claim_at("node-a", 4, T0.0 + 3_000, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2);
+    s.finish_attempts(
+        &[finish(&claims[0], T0.0 + 61_000, done())],
+        &entry("finish", "runningoperation", None),
+    )
+    .await
+    .expect("finish");
+    let rescued = s
+        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[])
+        .await
+        .expect("rescue");
+    assert_eq!(rescued, vec![claims[1].operation_id]);
+    // Minute 1: two waiting, two in error, none running (a status once seen keeps its row).
+    assert_eq!(
+        s.sample_queue(Timestamp(T0.0 + 90_000))
+            .await
+            .expect("sample"),
+        3
+    );
+    // The next hour: one more runs and succeeds.
+    let later = T0.0 + HOUR_MS + 300_000;
+    let claims = s
+        .claim_operations(&claim_at("node-a", 1, later, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 1);
+    s.finish_attempts(
+        &[finish(&claims[0], later + 1_000, done())],
+        &entry("finish", "runningoperation", None),
+    )
+    .await
+    .expect("finish");
+
+    let counted = counted_attempts(s, module, &ops).await;
+    assert_eq!(
+        counted
+            .iter()
+            .map(|h| (h.ok, h.failed, h.other))
+            .collect::<Vec<_>>(),
+        vec![(2, 1, 1), (1, 0, 0)],
+        "{counted:?}"
+    );
+    assert_eq!(s.attempts_by_hour(since).await.expect("read"), counted);
+    assert_eq!(
+        s.attempts_by_hour(Timestamp(T0.0 + HOUR_MS + 1))
+            .await
+            .expect("read"),
+        counted[1..],
+        "a window starts at the hour holding its start"
+    );
+    let queue = |status, n| QueueHour {
+        module_id: module,
+        status,
+        hour: T0,
+        n,
+    };
+    let by_hour = s.queue_by_hour(since).await.expect("queue");
+    assert_eq!(
+        by_hour,
+        vec![
+            queue(Status::Error, 1),
+            queue(Status::Running, 0),
+            queue(Status::Waiting, 4)
+        ],
+        "the hour's mean of its two sampled minutes, with error absent from the first"
+    );
+
+    // Two hours on, the first hour's minutes are folded into it: nothing read changes, and a
+    // second compaction has nothing to do.
+    let now = Timestamp(T0.0 + 2 * HOUR_MS + 1_000);
+    assert!(s.compact_rollups(now).await.expect("compact") > 0);
+    assert_eq!(s.attempts_by_hour(since).await.expect("read"), counted);
+    assert_eq!(s.queue_by_hour(since).await.expect("queue"), by_hour);
+    assert_eq!(s.compact_rollups(now).await.expect("again"), 0);
+    // An attempt finishing late into an hour already folded is still counted.
+    let claims = s
+        .claim_operations(&claim_at("node-a", 1, now.0, 30_000))
+        .await
+        .expect("claim");
+    s.finish_attempts(
+        &[finish(&claims[0], T0.0 + 3_000, done())],
+        &entry("finish", "runningoperation", None),
+    )
+    .await
+    .expect("finish");
+    s.compact_rollups(now).await.expect("compact");
+    let read = s.attempts_by_hour(since).await.expect("read");
+    assert_eq!(read, counted_attempts(s, module, &ops).await);
+    assert_eq!(read[0].ok, 3);
+
+    // After 35 days everything is forgotten.
+    s.compact_rollups(Timestamp(T0.0 + ROLLUP_KEEP_MS + 2 * HOUR_MS))
+        .await
+        .expect("forget");
+    assert_eq!(s.attempts_by_hour(since).await.expect("read"), vec![]);
+    assert_eq!(s.queue_by_hour(since).await.expect("queue"), vec![]);
+}
+
 on_both_databases!(
+    the_attempt_rollup_agrees_with_the_attempts,
     alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time,
     the_operation_counts_agree_with_a_count_of_the_rows,
     a_backup_copies_sqlite_and_sends_postgres_to_pg_dump,

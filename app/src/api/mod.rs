@@ -6,12 +6,14 @@
 //! decoders keep the WASM bundle small. `login` and `logout` take an ordinary form post, so that
 //! their forms work before (and without) the WASM.
 
+pub mod chart;
 pub mod client;
 pub mod dossier;
 pub mod filter;
 pub mod operation;
 pub mod session;
 
+pub use chart::{get_dashboard, GetDashboard};
 pub use client::{
     get_client_area, leave_client, panel_url, su_client, GetClientArea, LeaveClient, PanelUrl,
     SuClient,

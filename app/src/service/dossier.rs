@@ -1,5 +1,5 @@
-//! The admin's detail pages: the [`Dossier`] of a client, a service or a task, with the current
-//! operations on it.
+//! The admin's detail pages: the [`Dossier`] of a client, a service, a task or a processing
+//! module, with the current operations on it (and a module's chart).
 
 use super::{internal, Actor, Denied, Services};
 use crate::store::StoreError;
@@ -89,6 +89,33 @@ impl Services {
                     })
                     .await?;
                 Ok(Dossier::task(&task, operations, now, lang))
+            }
+            Subject::Module => {
+                let module = self.store.get_module(id).await?.ok_or_else(missing)?;
+                let counts: Vec<_> = self
+                    .store
+                    .operation_counts()
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.module_id == id)
+                    .map(|c| (c.status, c.count))
+                    .collect();
+                let (chart, rates) = self.module_chart(&module, now, lang).await?;
+                let operations = self
+                    .current_operations(OperationFilter {
+                        processingmodule: Some(id),
+                        ..OperationFilter::default()
+                    })
+                    .await?;
+                Ok(Dossier::module(
+                    &module.view(),
+                    &counts,
+                    &rates,
+                    chart,
+                    operations,
+                    now,
+                    lang,
+                ))
             }
         }
     }

@@ -219,6 +219,14 @@ impl Services {
         Ok(self.store.compact_counts().await?)
     }
 
+    /// Keeps the charts' rollups: samples the current operations for this minute (once, whichever
+    /// node comes first) and compacts the rollups. Every node runs it each minute.
+    pub async fn keep_rollups(&self) -> Result<u64, EngineError> {
+        let now = self.now();
+        let sampled = self.store.sample_queue(now).await?;
+        Ok(sampled + self.store.compact_rollups(now).await?)
+    }
+
     /// The processing modules by id (with their secrets: for the engine's drivers only).
     pub async fn modules_by_id(&self) -> Result<HashMap<i64, ModuleRecord>, EngineError> {
         Ok(self

@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod backup;
+pub mod chart;
 pub mod client;
 pub mod demo;
 pub mod dossier;
@@ -26,6 +27,7 @@ use crate::store::{JournalEntry, Store, StoreError};
 use crate::types::{AppError, Lang, Level, Timestamp};
 
 pub use backup::{BackupError, BackupSummary};
+pub use chart::ChartError;
 pub use client::ClientError;
 pub use dossier::DossierError;
 pub use item::ItemError;

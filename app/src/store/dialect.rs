@@ -56,6 +56,14 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// writers update the totals themselves.
     const COMPACT_COUNTS: Option<&'static str>;
 
+    /// Run first in the transaction that compacts the charts' rollups ([`super::rollups`]), so
+    /// that one compaction runs at a time: SQLite takes its write lock, PostgreSQL an advisory
+    /// lock (nodes compacting at once would each fold the same minutes into an hour).
+    const ROLLUP_LOCK: &'static str;
+    /// Folds `attempt_rollup_delta` into `attempt_rollup`'s minutes in one statement; `None`
+    /// where the triggers update the minutes themselves.
+    const FOLD_ATTEMPT_DELTAS: Option<&'static str>;
+
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;
     /// Listens for other nodes' messages; `None` where there are no other nodes.

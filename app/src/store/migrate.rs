@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "alert",
         sql: include_str!("../../../migrations/sqlite/0007_alert.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rollup",
+        sql: include_str!("../../../migrations/sqlite/0008_rollup.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -83,6 +88,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "alert",
         sql: include_str!("../../../migrations/postgres/0007_alert.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "rollup",
+        sql: include_str!("../../../migrations/postgres/0008_rollup.sql"),
     },
 ];
 

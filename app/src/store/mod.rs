@@ -11,6 +11,7 @@
 //! | [`queue`] | [`Queue`] | the engine: claims, finishes, leases, rescues, messages between nodes |
 //! | [`journal`] | [`Journal`] | who changed what |
 //! | [`alerts`] | [`Alerts`] | alert webhooks and the outbox of their deliveries |
+//! | [`rollups`] | [`Rollups`] | what the charts draw: attempts and the queue per module per hour |
 //! | [`schema`] | [`Schema`] | migrations and the planner's statistics |
 //! | [`seed`] | [`Seed`] | demo data and test set-up |
 //! | `fixtures` | `Fixtures` | bulk inserts for benchmarks (feature `fixtures`, not in [`Store`]) |
@@ -41,6 +42,7 @@ pub mod operations;
 pub mod postgres;
 pub mod queue;
 pub mod reference;
+pub mod rollups;
 pub mod schema;
 pub mod seed;
 pub mod sessions;
@@ -63,6 +65,7 @@ pub use list::OperationList;
 pub use operations::Operations;
 pub use queue::Queue;
 pub use reference::Reference;
+pub use rollups::Rollups;
 pub use schema::Schema;
 pub use seed::Seed;
 pub use sessions::Sessions;
@@ -80,6 +83,7 @@ pub trait Store:
     + Queue
     + Journal
     + Alerts
+    + Rollups
     + Seed
     + 'static
 {
@@ -95,6 +99,7 @@ impl<T> Store for T where
         + Queue
         + Journal
         + Alerts
+        + Rollups
         + Seed
         + 'static
 {
@@ -103,7 +108,8 @@ impl<T> Store for T where
 /// The store's traits, for calling them on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        Counts, Journal, OperationList, Operations, Queue, Reference, Schema, Seed, Sessions, Store,
+        Counts, Journal, OperationList, Operations, Queue, Reference, Rollups, Schema, Seed,
+        Sessions, Store,
     };
 }
 

@@ -84,6 +84,18 @@ impl Dialect for Postgres {
          ORDER BY module_id, status \
          ON CONFLICT (module_id, status) DO UPDATE SET n = operation_count.n + EXCLUDED.n",
     );
+    const ROLLUP_LOCK: &'static str = "SELECT pg_advisory_xact_lock(727002)";
+    // As the counts: taken and summed in one statement, upserted in key order.
+    const FOLD_ATTEMPT_DELTAS: Option<&'static str> = Some(
+        "WITH moved AS (DELETE FROM attempt_rollup_delta \
+                        RETURNING module_id, bucket, ok, failed, other) \
+         INSERT INTO attempt_rollup (module_id, span, bucket, ok, failed, other) \
+         SELECT module_id, 'minute', bucket, SUM(ok), SUM(failed), SUM(other) FROM moved \
+         GROUP BY module_id, bucket ORDER BY bucket, module_id \
+         ON CONFLICT (bucket, module_id, span) DO UPDATE \
+         SET ok = attempt_rollup.ok + EXCLUDED.ok, failed = attempt_rollup.failed + EXCLUDED.failed, \
+             other = attempt_rollup.other + EXCLUDED.other",
+    );
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

@@ -79,6 +79,9 @@ impl Dialect for Sqlite {
     const LONG_READ: Option<&'static str> = None;
     // One writer at a time: the triggers update the totals in place.
     const COMPACT_COUNTS: Option<&'static str> = None;
+    const ROLLUP_LOCK: &'static str =
+        "UPDATE processing_module SET max_running = max_running WHERE id = -1";
+    const FOLD_ATTEMPT_DELTAS: Option<&'static str> = None;
 
     /// One node: nobody else to tell.
     async fn notify(_pool: &Pool<Sqlite>, _payload: &str) -> StoreResult<()> {

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientView, ItemView, Lang, ModuleView, OperationRow, Timestamp};
+use super::chart::{Chart, ModuleRate};
+use super::{ClientView, ItemView, Lang, ModuleView, OperationRow, Status, Timestamp};
 
 /// What a dossier is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,8 @@ pub enum Subject {
     Client,
     Service,
     Task,
+    /// A processing module: its settings, its success rates and a chart of its attempts.
+    Module,
 }
 
 impl Subject {
@@ -23,14 +26,20 @@ impl Subject {
             Subject::Client => "clients",
             Subject::Service => "services",
             Subject::Task => "tasks",
+            Subject::Module => "modules",
         }
     }
 
     /// Reads a path segment back.
     pub fn parse(path: &str) -> Option<Subject> {
-        [Subject::Client, Subject::Service, Subject::Task]
-            .into_iter()
-            .find(|s| s.path() == path)
+        [
+            Subject::Client,
+            Subject::Service,
+            Subject::Task,
+            Subject::Module,
+        ]
+        .into_iter()
+        .find(|s| s.path() == path)
     }
 
     /// The URL of subject `id`'s dossier.
@@ -55,6 +64,8 @@ pub struct Dossier {
     pub facts: Vec<Fact>,
     /// The current operations on the subject (on a task's page: its operation, if current).
     pub operations: Vec<OperationRow>,
+    /// Charts of the subject (a module's attempts).
+    pub charts: Vec<Chart>,
     /// When it was read (server clock), so that ages read the same before and after hydration.
     pub now: Timestamp,
 }
@@ -120,6 +131,7 @@ impl Dossier {
             ),
             facts,
             operations,
+            charts: Vec::new(),
             now,
         }
     }
@@ -149,12 +161,14 @@ impl Dossier {
                     format!("#{} {}", client.id, client.name),
                     Subject::Client.href(client.id),
                 ),
-                fact(
+                link(
                     lang.pick("Обработчик", "Processing module"),
                     format!("#{} {}", module.id, module.name),
+                    Subject::Module.href(module.id),
                 ),
             ],
             operations,
+            charts: Vec::new(),
             now,
         }
     }
@@ -186,6 +200,79 @@ impl Dossier {
                 ),
             ],
             operations,
+            charts: Vec::new(),
+            now,
+        }
+    }
+}
+
+impl Dossier {
+    /// A processing module's dossier: its kind and limits (never its target or secret), its
+    /// current operations by status, its success rates over the last day and week (`rates`)
+    /// and `chart`, the first of its current operations.
+    pub fn module(
+        module: &ModuleView,
+        counts: &[(Status, i64)],
+        rates: &[ModuleRate; 2],
+        chart: Chart,
+        operations: Vec<OperationRow>,
+        now: Timestamp,
+        lang: Lang,
+    ) -> Dossier {
+        let yes_no =
+            |on: bool| lang.pick(if on { "да" } else { "нет" }, if on { "yes" } else { "no" });
+        let current = Status::ALL
+            .iter()
+            .map(|status| {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                format!("{}: {n}", status.label(lang))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let (day, week) = (&rates[0], &rates[1]);
+        let rate = |r: &ModuleRate| match r.percent() {
+            Some(p) => format!("{p:.1} % ({} / {})", r.ok, r.ok + r.failed),
+            None => lang.pick("попыток не было", "no attempts").to_string(),
+        };
+        Dossier {
+            title: format!(
+                "{} #{} {}",
+                lang.pick("Обработчик", "Processing module"),
+                module.id,
+                module.name
+            ),
+            facts: vec![
+                fact(lang.pick("Вид", "Kind"), module.kind.raw()),
+                fact(lang.pick("Включён", "Enabled"), yes_no(module.enabled)),
+                fact(
+                    lang.pick("Одновременно", "At once"),
+                    module.max_running.to_string(),
+                ),
+                fact(lang.pick("Попыток", "Tries"), module.max_tries.to_string()),
+                fact(
+                    lang.pick("Время на попытку", "Time limit"),
+                    format!("{} s", module.timeout_secs),
+                ),
+                fact(lang.pick("В работе", "Current"), current),
+                fact(
+                    lang.pick("Успешных за сутки", "Success, 24 hours"),
+                    rate(day),
+                ),
+                fact(
+                    lang.pick("Успешных за неделю", "Success, 7 days"),
+                    rate(week),
+                ),
+                link(
+                    lang.pick("Все графики", "All charts"),
+                    lang.pick("Панель", "Dashboard").to_string(),
+                    "/dashboard".to_string(),
+                ),
+            ],
+            operations,
+            charts: vec![chart],
             now,
         }
     }
@@ -198,7 +285,12 @@ mod tests {
 
     #[test]
     fn a_subject_reads_back_from_its_own_path() {
-        for subject in [Subject::Client, Subject::Service, Subject::Task] {
+        for subject in [
+            Subject::Client,
+            Subject::Service,
+            Subject::Task,
+            Subject::Module,
+        ] {
             assert_eq!(Subject::parse(subject.path()), Some(subject));
         }
         assert_eq!(Subject::parse("operation"), None);

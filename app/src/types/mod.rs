@@ -3,6 +3,7 @@
 //! Nothing here touches a database, axum or the server side of leptos.
 
 pub mod attempt;
+pub mod chart;
 pub mod dossier;
 pub mod error;
 pub mod filter;

@@ -1,10 +1,11 @@
-//! The detail pages of a client, a service and a task (`/clients/:id`, `/services/:id`,
-//! `/tasks/:id`): the dossier's facts, links between them, and the current operations on the
-//! subject. The list's rows link here.
+//! The detail pages of a client, a service, a task and a processing module (`/clients/:id`,
+//! `/services/:id`, `/tasks/:id`, `/modules/:id`): the dossier's facts, links between them,
+//! a module's chart, and the current operations on the subject. The list's rows link here.
 
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use super::chart::ChartFigure;
 use super::sync_view::Erase;
 use super::{staff_page, when};
 use crate::api::get_dossier;
@@ -45,6 +46,11 @@ fn Facts(dossier: Dossier, lang: Lang) -> impl IntoView {
                 })
                 .collect_view()}
         </dl>
+        {dossier
+            .charts
+            .into_iter()
+            .map(|chart| view! { <ChartFigure chart lang/> })
+            .collect_view()}
         <h2>{lang.pick("Операции в работе", "Current operations")}</h2>
         <table class="attempts" id="dossier-operations">
             <thead>

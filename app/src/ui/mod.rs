@@ -12,6 +12,7 @@
 //! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into
 //! the server's `app` too, where such calls would panic during server rendering.
 
+mod chart;
 mod client;
 mod dossier;
 mod edit;
@@ -32,6 +33,7 @@ use sync_view::Erase;
 use crate::types::dossier::Subject;
 use crate::types::{AppError, Lang, TimeUnit, Timestamp};
 
+pub use chart::DashboardPage;
 pub use client::ClientPage;
 pub use dossier::{DossierPage, DossierPageProps};
 pub use edit::EditPage;
@@ -61,7 +63,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The application: the login page, the operations list, an operation's history and logs, the
-/// edit form, the client area, and the detail pages of clients, services and tasks.
+/// edit form, the client area, the detail pages of clients, services, tasks and modules, and
+/// the dashboard's charts.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -81,6 +84,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/clients/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Client }) ssr=SsrMode::Async/>
                 <Route path=path!("/services/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Service }) ssr=SsrMode::Async/>
                 <Route path=path!("/tasks/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Task }) ssr=SsrMode::Async/>
+                <Route path=path!("/modules/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Module }) ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
             </FlatRoutes>
         </Router>
     }
@@ -188,9 +193,23 @@ where
     T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
 {
-    let id = route_id();
+    staff_page_of(class, route_id(), fetch, render)
+}
+
+/// A staff page about `source` (read from the route), as [`staff_page`] is about an id.
+pub(crate) fn staff_page_of<S, T, Fut>(
+    class: &'static str,
+    source: Memo<S>,
+    fetch: impl Fn(S) -> Fut + Send + Sync + 'static,
+    render: impl Fn(S, T, Lang) -> AnyView + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    S: Clone + PartialEq + Send + Sync + 'static,
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
     let session = load(|| (), |_| crate::api::current_session());
-    let data = load(move || id.get(), fetch);
+    let data = load(move || source.get(), fetch);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -202,7 +221,7 @@ where
                 match data.await {
                     Ok(data) => view! {
                         <div class=format!("page {class}") data-ready="true">
-                            {render(id.get_untracked(), data, lang)}
+                            {render(source.get_untracked(), data, lang)}
                         </div>
                     }
                     .erase(),

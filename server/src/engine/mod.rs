@@ -130,6 +130,7 @@ impl Engine {
         let mut tasks = vec![
             tokio::spawn(async move { relay.relay_other_nodes().await }),
             tokio::spawn(rescuer(shared.clone())),
+            tokio::spawn(rollup_keeper(shared.clone())),
         ];
         if shared.config.workers > 0 {
             let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -508,6 +509,20 @@ async fn rescuer(shared: Arc<Shared>) {
             tracing::warn!(%error, "folding the operation counts failed");
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Samples the queue for the charts and compacts their rollups, once a minute, just after the
+/// minute turns (by the system clock).
+async fn rollup_keeper(shared: Arc<Shared>) {
+    loop {
+        if let Err(error) = shared.services.keep_rollups().await {
+            tracing::warn!(%error, "keeping the charts' rollups failed");
+        }
+        let into_minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() % 60_000) as u64;
+        tokio::time::sleep(Duration::from_millis(60_000 - into_minute + 500)).await;
     }
 }
 

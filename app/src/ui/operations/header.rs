@@ -1,5 +1,5 @@
-//! The list's top bar: product name, live indicator, who is logged in, language, theme and
-//! logout.
+//! The list's top bar: product name, live indicator, the dashboard's link, who is logged in,
+//! language, theme and logout.
 
 use leptos::prelude::*;
 
@@ -38,6 +38,7 @@ pub(super) fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                 <span class="dot" aria-hidden="true"></span>
                 {label}
             </button>
+            <a class="nav" href="/dashboard">{lang.pick("Панель", "Dashboard")}</a>
             <span class="who">{format!("{} ({})", info.user, info.level.raw())}</span>
             <select
                 class="lang"
