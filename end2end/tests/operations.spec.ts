@@ -1,23 +1,9 @@
 import { test, expect, Page, Locator } from '@playwright/test';
 import * as fs from 'fs';
+import { ADMIN, logIn, PASSWORD, READONLY, READONLY_PASSWORD } from './session';
 
 // Against `billops serve --workers 0` on fresh demo data (scripts/e2e): the list holds still
 // unless a spec changes it. Each spec saves a screenshot.
-const ADMIN = process.env.BILLOPS_ADMIN ?? 'admin';
-const PASSWORD = process.env.BILLOPS_ADMIN_PASSWORD ?? '';
-const READONLY = process.env.BILLOPS_READONLY ?? 'viewer';
-const READONLY_PASSWORD = process.env.BILLOPS_READONLY_PASSWORD ?? '';
-
-async function logIn(page: Page, user = ADMIN, password = PASSWORD) {
-  expect(password, 'the password must be set by scripts/e2e').not.toEqual('');
-  await page.goto('/login');
-  await expect(page.locator('main.login')).toHaveAttribute('data-ready', 'true');
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page).toHaveURL(/\/$/);
-}
-
 async function openList(page: Page, query = '') {
   await page.goto('/' + query);
   await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');

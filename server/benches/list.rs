@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use app::service::{Actor, ModuleInput, Services, SystemClock};
 use app::store::fixtures::Fixtures;
 use app::store::{NewItem, OperationFields};
+use app::types::chart::ChartWindow;
 use app::types::OperationState;
-use app::types::{Intname, ItemStatus, Level, ModuleKind, Timestamp};
+use app::types::{AttemptOutcome, Intname, ItemStatus, Level, ModuleKind, Timestamp};
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
@@ -25,6 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 const MODULES: i64 = 8;
+const WEEK_MS: i64 = 7 * 24 * 3_600_000;
 const ERRORS: [&str; 4] = [
     "Could not connect to the panel: connection refused",
     "Not enough disk space on the node",
@@ -111,6 +113,27 @@ async fn fill(services: &Services, store: &Arc<dyn Fixtures>, n: i64) -> anyhow_
             .collect();
         store
             .bulk_insert_operations(&ops)
+            .await
+            .map_err(|e| e.to_string())?;
+        // One finished attempt per operation, spread over the last 7 days, a third failed:
+        // what the dashboard charts.
+        let attempts: Vec<(i64, i64, Timestamp, AttemptOutcome)> = (start..end)
+            .map(|i| {
+                let outcome = if i % 3 == 0 {
+                    AttemptOutcome::Error
+                } else {
+                    AttemptOutcome::Ok
+                };
+                (
+                    i + 1,
+                    i + 1,
+                    Timestamp(now.0 - (i * 7_919) % WEEK_MS),
+                    outcome,
+                )
+            })
+            .collect();
+        store
+            .bulk_insert_attempts(&attempts)
             .await
             .map_err(|e| e.to_string())?;
         start = end;
@@ -323,6 +346,28 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     times.sort();
     println!(
         "metrics scrape (render /metrics): p50 {} ms, p99 {} ms",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+    // The dashboard over 7 days (every module's chart, SVG drawn), from the rollups as a node's
+    // keeper leaves them: minutes of the last two hours, hours before.
+    services.keep_rollups().await.map_err(|e| e.to_string())?;
+    let admin = Actor::command_line();
+    let mut times = Vec::with_capacity(iterations);
+    let mut size = 0;
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let dashboard = services
+            .dashboard(&admin, ChartWindow::Week)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        times.push(t.elapsed());
+        size = dashboard.charts.iter().map(|c| c.svg.len()).sum::<usize>();
+    }
+    times.sort();
+    println!(
+        "dashboard, 7 days, {n} attempts ({} kB of SVG): p50 {} ms, p99 {} ms",
+        size / 1000,
         ms(percentile(&times, 0.5)),
         ms(percentile(&times, 0.99))
     );

@@ -9,13 +9,19 @@ use std::sync::Arc;
 use super::dialect::{Dialect, SqlStore};
 use super::sql::Sql;
 use super::{NewItem, OperationFields, Store, StoreResult};
-use crate::types::OperationState;
+use crate::types::{AttemptOutcome, OperationState, Timestamp};
 
 /// Bulk inserts without journal rows: for benchmarks and large tests only.
 #[async_trait]
 pub trait Fixtures: Store {
     /// Adds many services at once, without journal rows: for benchmarks only.
     async fn bulk_insert_items(&self, items: &[NewItem]) -> StoreResult<()>;
+    /// Adds many finished attempts at once (the charts' rollups count them, as for any
+    /// attempt): for benchmarks only. Each is `(operation, item, finished at, outcome)`.
+    async fn bulk_insert_attempts(
+        &self,
+        attempts: &[(i64, i64, Timestamp, AttemptOutcome)],
+    ) -> StoreResult<()>;
     /// Adds many operations at once, each with its queue state and last error, without journal
     /// rows: for benchmarks only.
     async fn bulk_insert_operations(
@@ -40,6 +46,32 @@ where
     for<'a> &'a str: ColumnIndex<D::Row>,
     usize: ColumnIndex<D::Row>,
 {
+    async fn bulk_insert_attempts(
+        &self,
+        attempts: &[(i64, i64, Timestamp, AttemptOutcome)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in attempts.chunks(1000) {
+            let mut sql = Sql::new::<D>(
+                "INSERT INTO attempt (operation_id, item_id, token, started_at, finished_at, outcome) \
+                 VALUES ",
+            );
+            for (n, (operation, item, finished, outcome)) in chunk.iter().enumerate() {
+                sql.push(if n == 0 { "(" } else { ", (" })
+                    .push_list([*operation, *item])
+                    .push(", ")
+                    .push_bind(format!("bench-{operation}-{}", finished.0))
+                    .push(", ")
+                    .push_list([finished.0 - 1_000, finished.0])
+                    .push(", ")
+                    .push_bind(outcome.raw())
+                    .push(")");
+            }
+            sql.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
     async fn bulk_insert_items(&self, items: &[NewItem]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for chunk in items.chunks(1000) {

@@ -89,13 +89,23 @@ fn attempt_series(
     ]
 }
 
-/// The figures of a chart by the hour: a header, then each hour with anything in it.
-fn hour_table(hours: &[Timestamp], series: &[Series], lang: Lang) -> Vec<Vec<String>> {
+/// The figures of a chart by the hour: a header, then each hour with anything in it (or, given
+/// `present`, each hour measured).
+fn hour_table(
+    hours: &[Timestamp],
+    series: &[Series],
+    present: Option<&[bool]>,
+    lang: Lang,
+) -> Vec<Vec<String>> {
     let mut header = vec![lang.pick("Час (UTC)", "Hour (UTC)").to_string()];
     header.extend(series.iter().map(|s| s.label.clone()));
     let mut table = vec![header];
     for (i, hour) in hours.iter().enumerate() {
-        if series.iter().all(|s| s.values[i] == 0) {
+        let shown = match present {
+            Some(present) => present[i],
+            None => series.iter().any(|s| s.values[i] != 0),
+        };
+        if !shown {
             continue;
         }
         let mut row = vec![hour.format()[..16].to_string()];
@@ -117,7 +127,7 @@ fn attempts_chart(
 ) -> Chart {
     Chart {
         svg: svg::stacked_bars(&title, hours, &series, ticks(window)),
-        table: hour_table(hours, &series, lang),
+        table: hour_table(hours, &series, None, lang),
         key,
         title,
         href,
@@ -203,6 +213,12 @@ impl Services {
         ));
 
         let index: HashMap<i64, usize> = hours.iter().enumerate().map(|(i, h)| (h.0, i)).collect();
+        let mut present = vec![false; hours.len()];
+        for row in &queue {
+            if let Some(&i) = index.get(&row.hour.0) {
+                present[i] = true;
+            }
+        }
         let series: Vec<Series> = Status::ALL
             .into_iter()
             .map(|status| {
@@ -225,8 +241,8 @@ impl Services {
             window.label(lang)
         );
         charts.push(Chart {
-            svg: svg::lines(&title, &hours, &series, ticks(window)),
-            table: hour_table(&hours, &series, lang),
+            svg: svg::lines(&title, &hours, &series, &present, ticks(window)),
+            table: hour_table(&hours, &series, Some(&present), lang),
             key: "queue".into(),
             title,
             href: None,
@@ -362,7 +378,7 @@ mod tests {
         let series = attempt_series(&hours, &rows, |m| m == 1, Lang::En);
         assert_eq!(series[0].values, vec![2, 0]);
         assert_eq!(series[1].values, vec![1, 0]);
-        let table = hour_table(&hours, &series, Lang::En);
+        let table = hour_table(&hours, &series, None, Lang::En);
         assert_eq!(table.len(), 2, "the header and the one hour with attempts");
         assert_eq!(table[1], vec!["1970-01-01 00:00", "2", "1", "0"]);
     }

@@ -177,8 +177,15 @@ pub fn stacked_bars(title: &str, hours: &[Timestamp], series: &[Series], ticks: 
     out
 }
 
-/// A chart of lines, one point per hour, one line per series.
-pub fn lines(title: &str, hours: &[Timestamp], series: &[Series], ticks: Ticks) -> String {
+/// A chart of lines, one point per hour, one line per series; hours that are not `present`
+/// (nothing was measured) break the lines, and a lone measured hour is a dot.
+pub fn lines(
+    title: &str,
+    hours: &[Timestamp],
+    series: &[Series],
+    present: &[bool],
+    ticks: Ticks,
+) -> String {
     let max = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
@@ -190,26 +197,41 @@ pub fn lines(title: &str, hours: &[Timestamp], series: &[Series], ticks: Ticks) 
     legend(&mut out, series);
     frame(&mut out, hours, top, step, ticks);
     let slot = slot(hours.len());
+    let point = |i: usize, v: i64| {
+        (
+            LEFT + slot * (i as f64 + 0.5),
+            TOP + PLOT - v as f64 / top * PLOT,
+        )
+    };
     for s in series {
-        let points: Vec<String> = s
-            .values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                format!(
-                    "{:.1},{:.1}",
-                    LEFT + slot * (i as f64 + 0.5),
-                    TOP + PLOT - *v as f64 / top * PLOT
-                )
-            })
-            .collect();
         let _ = write!(
             out,
-            r#"<polyline class="{}" points="{}"><title>{}</title></polyline>"#,
+            r#"<g class="{}"><title>{}</title>"#,
             s.class,
-            points.join(" "),
             escape(&s.label)
         );
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        for i in 0..=hours.len() {
+            if i < hours.len() && present.get(i).copied().unwrap_or(false) {
+                run.push(point(i, s.values[i]));
+                continue;
+            }
+            match run.as_slice() {
+                [] => {}
+                [(x, y)] => {
+                    let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3"/>"#);
+                }
+                points => {
+                    let points: Vec<String> = points
+                        .iter()
+                        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                        .collect();
+                    let _ = write!(out, r#"<polyline points="{}"/>"#, points.join(" "));
+                }
+            }
+            run.clear();
+        }
+        out.push_str("</g>");
     }
     out.push_str("</svg>");
     out
@@ -281,6 +303,24 @@ mod tests {
         assert_eq!(axis(7), (8.0, 2.0));
         assert_eq!(axis(1_400), (1_500.0, 500.0));
         assert_eq!(axis(10_000), (10_000.0, 5_000.0));
+    }
+
+    #[test]
+    fn hours_not_measured_break_a_line_and_a_lone_hour_is_a_dot() {
+        let hours: Vec<Timestamp> = (0..5).map(|h| Timestamp(h * 3_600_000)).collect();
+        let svg = lines(
+            "t",
+            &hours,
+            &[Series {
+                class: "q-waiting",
+                label: "Waiting".into(),
+                values: vec![1, 2, 0, 0, 3],
+            }],
+            &[true, true, false, false, true],
+            Ticks::EveryThreeHours,
+        );
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
     }
 
     #[test]
