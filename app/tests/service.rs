@@ -1547,7 +1547,90 @@ async fn the_dashboard_charts_what_ran_by_the_hour_for_staff_only(db: &TestDb) {
     ));
 }
 
+async fn pausing_and_resuming_a_module_is_for_admins_and_journaled(db: &TestDb) {
+    use app::service::CircuitError;
+    use app::types::circuit::CircuitState;
+    let svc = db.services();
+    let (_client, module, _items) = world(&svc).await;
+    let state = |circuits: Vec<app::types::circuit::CircuitView>| {
+        circuits
+            .into_iter()
+            .find(|c| c.module_id == module)
+            .map(|c| (c.state, c.reason))
+    };
+    let viewer = actor_with(Level::Readonly, None);
+    assert!(matches!(
+        svc.pause_module(&viewer, module).await,
+        Err(CircuitError::Denied(_))
+    ));
+    assert!(matches!(
+        svc.pause_module(&admin(), 999_999).await,
+        Err(CircuitError::NotFound(999_999))
+    ));
+    svc.pause_module(&admin(), module).await.expect("pause");
+    assert_eq!(
+        state(svc.troubled_circuits(&viewer).await.expect("banner")),
+        Some((
+            CircuitState::Paused,
+            Some(format!("paused by {}", admin().user_name))
+        ))
+    );
+    svc.resume_module(&admin(), module).await.expect("resume");
+    assert!(svc
+        .troubled_circuits(&viewer)
+        .await
+        .expect("banner")
+        .is_empty());
+    let actions: Vec<String> = svc
+        .store()
+        .list_journal("processing", module)
+        .await
+        .expect("journal")
+        .into_iter()
+        .map(|j| j.action)
+        .collect();
+    assert!(
+        actions.ends_with(&["processing.pause".into(), "processing.resume".into()]),
+        "{actions:?}"
+    );
+    // The rule: bounded, admins only.
+    let refused = svc
+        .set_circuit_rule(&admin(), module, -1, 0)
+        .await
+        .expect_err("out of range");
+    let fields: Vec<(String, FieldReason)> = match refused {
+        ModuleError::Invalid(fields) => fields.into_iter().map(|f| (f.field, f.reason)).collect(),
+        other => panic!("expected invalid fields, got {other:?}"),
+    };
+    assert_eq!(
+        fields,
+        vec![
+            (
+                "circuit_failures".into(),
+                FieldReason::OutOfRange(0, 10_000)
+            ),
+            ("circuit_window".into(), FieldReason::OutOfRange(1, 86_400)),
+        ]
+    );
+    assert!(matches!(
+        svc.set_circuit_rule(&viewer, module, 3, 30).await,
+        Err(ModuleError::Denied(_))
+    ));
+    svc.set_circuit_rule(&admin(), module, 3, 30)
+        .await
+        .expect("rule");
+    let circuit = svc
+        .circuits(&viewer)
+        .await
+        .expect("circuits")
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .expect("circuit");
+    assert_eq!((circuit.failures, circuit.window_secs), (3, 30));
+}
+
 on_both_databases!(
+    pausing_and_resuming_a_module_is_for_admins_and_journaled,
     the_dashboard_charts_what_ran_by_the_hour_for_staff_only,
     the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_language,
     exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bounded,

@@ -2178,7 +2178,146 @@ async fn the_attempt_rollup_agrees_with_the_attempts(db: &TestDb) {
     assert_eq!(s.queue_by_hour(since).await.expect("queue"), vec![]);
 }
 
+async fn an_open_circuit_gives_one_probe_and_a_paused_module_none(db: &TestDb) {
+    use app::store::CircuitChange;
+    use app::types::circuit::CircuitState;
+    let s = &*db.store;
+    let (module, _ops) = due_operations(s, 4).await;
+    let circuit = s
+        .circuits()
+        .await
+        .expect("circuits")
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .expect("circuit");
+    assert_eq!(
+        (circuit.state, circuit.failures, circuit.window_secs),
+        (CircuitState::Closed, 5, 60),
+        "closed, with the default rule"
+    );
+    let open = CircuitChange {
+        state: CircuitState::Open,
+        reason: Some("connection refused".into()),
+        retry_at: Some(Timestamp(T0.0 + 10_000)),
+        probes: 0,
+    };
+    let journal = entry("processing.circuit.open", "processing", Some(module));
+    assert!(s
+        .change_circuit(module, &[CircuitState::Closed], &open, T0, Some(&journal))
+        .await
+        .expect("open"));
+    assert!(
+        !s.change_circuit(module, &[CircuitState::Closed], &open, T0, Some(&journal))
+            .await
+            .expect("again"),
+        "a second node deciding the same changes nothing"
+    );
+    let rows = s.list_journal("processing", module).await.expect("journal");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.action == "processing.circuit.open")
+            .count(),
+        1
+    );
+    // Open: nothing before its wait is over, then exactly one probe.
+    let early = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 + 9_999, 30_000))
+        .await
+        .expect("claim");
+    assert!(early.is_empty(), "nothing while open");
+    let probe = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 + 10_000, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(probe.len(), 1, "one probe, though the cap is 2");
+    assert!(probe[0].probe);
+    let circuit = s
+        .circuits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .unwrap();
+    assert_eq!(circuit.state, CircuitState::Probing);
+    assert_eq!(circuit.since, Some(T0), "since it opened");
+    assert_eq!(circuit.reason.as_deref(), Some("connection refused"));
+    let none = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 + 11_000, 30_000))
+        .await
+        .expect("claim");
+    assert!(none.is_empty(), "nothing else while the probe runs");
+    // Paused by hand: nothing, whatever the time.
+    let paused = CircuitChange {
+        state: CircuitState::Paused,
+        reason: Some("paused by boss".into()),
+        retry_at: None,
+        probes: 0,
+    };
+    assert!(s
+        .change_circuit(module, &[CircuitState::Probing], &paused, T0, None)
+        .await
+        .unwrap());
+    let none = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 + 9_000_000, 30_000))
+        .await
+        .expect("claim");
+    assert!(none.is_empty(), "nothing while paused");
+    // Closed again: claims as usual, and forgets since when and why.
+    let closed = CircuitChange {
+        state: CircuitState::Closed,
+        reason: None,
+        retry_at: None,
+        probes: 0,
+    };
+    assert!(s
+        .change_circuit(module, &[CircuitState::Paused], &closed, T0, None)
+        .await
+        .unwrap());
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0 + 9_000_000, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 1, "the cap of 2, one running already");
+    assert!(!claims[0].probe);
+    let circuit = s
+        .circuits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .unwrap();
+    assert_eq!((circuit.since, circuit.reason), (None, None));
+    // The rule.
+    assert!(s
+        .set_circuit_rule(
+            module,
+            0,
+            300,
+            &entry("processing.circuit.rule", "processing", Some(module))
+        )
+        .await
+        .unwrap());
+    assert!(!s
+        .set_circuit_rule(
+            999_999,
+            1,
+            1,
+            &entry("processing.circuit.rule", "processing", None)
+        )
+        .await
+        .unwrap());
+    let circuit = s
+        .circuits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .unwrap();
+    assert_eq!((circuit.failures, circuit.window_secs), (0, 300));
+}
+
 on_both_databases!(
+    an_open_circuit_gives_one_probe_and_a_paused_module_none,
     the_attempt_rollup_agrees_with_the_attempts,
     alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time,
     the_operation_counts_agree_with_a_count_of_the_rows,

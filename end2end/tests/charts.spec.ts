@@ -49,3 +49,27 @@ test('a read-only account sees the dashboard too', async ({ page }, info) => {
   await expect(page.locator('figure.chart')).not.toHaveCount(0);
   await page.screenshot({ path: info.outputPath('dashboard-24h.png'), fullPage: true });
 });
+
+test('a paused module shows a banner over the list until an admin resumes it', async ({ page }, info) => {
+  await logIn(page);
+  await page.goto('/modules/1');
+  await expect(page.locator('.dossier')).toHaveAttribute('data-ready', 'true');
+  await expect(page.locator('dl.facts')).toContainText('Running normally');
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page).toHaveURL(/\/modules\/1$/);
+  await expect(page.locator('dl.facts')).toContainText('Paused since');
+  await expect(page.getByRole('button', { name: 'Resume' })).toBeVisible();
+
+  await page.goto('/');
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
+  const banner = page.locator('.banner[data-module="1"]');
+  await expect(banner).toHaveAttribute('data-circuit', 'paused');
+  await expect(banner).toContainText('is paused: its operations wait');
+  await expect(banner).toContainText('paused by admin');
+  await page.screenshot({ path: info.outputPath('paused-banner.png'), fullPage: false });
+
+  await banner.getByRole('button', { name: 'Resume' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
+  await expect(page.locator('.banner')).toHaveCount(0);
+});

@@ -209,8 +209,21 @@ enum ModuleCommand {
         #[arg(long)]
         outside_modules_dir: bool,
     },
-    /// List processing modules (secrets masked).
+    /// List processing modules (secrets masked) with their circuit breakers.
     List,
+    /// Pause modules: none of their operations runs until they are resumed.
+    Pause { ids: Vec<i64> },
+    /// Resume paused modules, or close their open circuits: their operations run again.
+    Resume { ids: Vec<i64> },
+    /// Set the rule that opens a module's circuit: FAILURES different operations failing
+    /// module-level within WINDOW seconds (0 failures: never).
+    Circuit {
+        id: i64,
+        #[arg(long)]
+        failures: i64,
+        #[arg(long)]
+        window_secs: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -446,10 +459,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Module {
             command: ModuleCommand::List,
         } => {
-            println!("id\tname\tkind\ttarget\tsecret\tpanel_url\tmax_running\tmax_tries\ttimeout\tenabled");
+            println!("id\tname\tkind\ttarget\tsecret\tpanel_url\tmax_running\tmax_tries\ttimeout\tenabled\tcircuit\tcircuit_rule");
+            let circuits = services.circuits(&actor).await.map_err(said)?;
             for m in services.list_modules(&actor).await.map_err(said)? {
+                let circuit = circuits.iter().find(|c| c.module_id == m.id);
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     m.id,
                     m.name,
                     m.kind.raw(),
@@ -460,8 +475,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     m.max_tries,
                     m.timeout_secs,
                     if m.enabled { "on" } else { "off" },
+                    circuit.map_or("closed", |c| c.state.raw()),
+                    circuit.map_or_else(String::new, |c| format!(
+                        "{}/{}s",
+                        c.failures, c.window_secs
+                    )),
                 );
             }
+            Ok(())
+        }
+        Command::Module {
+            command: ModuleCommand::Pause { ids },
+        } => {
+            for id in ids {
+                services.pause_module(&actor, id).await.map_err(said)?;
+                println!("module {id} paused");
+            }
+            Ok(())
+        }
+        Command::Module {
+            command: ModuleCommand::Resume { ids },
+        } => {
+            for id in ids {
+                services.resume_module(&actor, id).await.map_err(said)?;
+                println!("module {id} resumed");
+            }
+            Ok(())
+        }
+        Command::Module {
+            command:
+                ModuleCommand::Circuit {
+                    id,
+                    failures,
+                    window_secs,
+                },
+        } => {
+            services
+                .set_circuit_rule(&actor, id, failures, window_secs)
+                .await
+                .map_err(said)?;
             Ok(())
         }
         Command::Client {

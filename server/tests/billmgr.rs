@@ -240,7 +240,7 @@ async fn every_format(api: &Api, query: &str) -> String {
 #[tokio::test]
 async fn every_function_answers_in_every_format() {
     let api = api().await;
-    let cases: [(&str, String); 27] = [
+    let cases: [(&str, String); 31] = [
         ("list", format!("func=runningoperation&{BOSS}")),
         (
             "list_paged_sorted",
@@ -302,6 +302,19 @@ async fn every_function_answers_in_every_format() {
         (
             "processing_edit_view",
             format!("func=processing.edit&{BOSS}&elid=2"),
+        ),
+        (
+            "processing_pause",
+            format!("func=processing.pause&{BOSS}&elid=2"),
+        ),
+        ("processing_paused", format!("func=processing&{BOSS}")),
+        (
+            "processing_resume",
+            format!("func=processing.resume&{BOSS}&elid=1,%202"),
+        ),
+        (
+            "processing_pause_missing",
+            format!("func=processing.pause&{BOSS}&elid=999"),
         ),
         ("account", format!("func=account&{BOSS}")),
         (

@@ -571,3 +571,254 @@ async fn a_successful_run_finishes_the_operation_and_the_service_follows() {
     );
     assert!(log.contains("\"intname\":\"open\""), "{log}");
 }
+
+/// A module and `n` operations on `n` services of one client; returns (module, ops).
+async fn many_operations(services: &Services, module: ModuleInput, n: usize) -> (i64, Vec<i64>) {
+    let admin = Actor::command_line();
+    let module = services.add_module(&admin, &module).await.expect("module");
+    let client = services
+        .add_client(&admin, "Client", None)
+        .await
+        .expect("client");
+    let mut ops = Vec::new();
+    for i in 0..n {
+        let item = services
+            .add_item(
+                &admin,
+                client,
+                module,
+                "vds",
+                &format!("vm{i}.example"),
+                ItemStatus::Ordered,
+            )
+            .await
+            .expect("item");
+        ops.push(
+            services
+                .create_operation(
+                    &admin,
+                    &OperationInput {
+                        intname: Some("open".into()),
+                        item: Some(item.to_string()),
+                        ..OperationInput::default()
+                    },
+                )
+                .await
+                .expect("operation"),
+        );
+    }
+    (module, ops)
+}
+
+async fn circuit_of(store: &dyn Store, module: i64) -> app::types::circuit::CircuitView {
+    store
+        .circuits()
+        .await
+        .expect("circuits")
+        .into_iter()
+        .find(|c| c.module_id == module)
+        .expect("the module's circuit")
+}
+
+async fn all_attempts(store: &dyn Store, ops: &[i64]) -> Vec<app::types::AttemptRow> {
+    let mut all = Vec::new();
+    for op in ops {
+        all.extend(attempts(store, *op).await);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_opens_the_circuit_which_probes_closes_and_drains_the_queue_once() {
+    use app::types::circuit::CircuitState;
+    let w = world().await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let services = Services::new(w.store.clone(), clock.clone());
+    let dir = w.dir.path();
+    let down = dir.join("down");
+    std::fs::write(&down, "").expect("the panel is down");
+    // While `down` exists the panel refuses everyone; otherwise the module records which
+    // operation it carried out.
+    let module = script(
+        dir,
+        "panel.sh",
+        &format!(
+            "op=\"$6\"\n\
+             if [ -e {down} ]; then\n\
+               echo '<doc><error type=\"client\" object=\"connect\"><msg>Could not connect to the panel: connection refused</msg></error></doc>'\n\
+               exit 1\n\
+             fi\n\
+             echo \"$op\" >> {ran}\n",
+            down = down.display(),
+            ran = dir.join("ran").display()
+        ),
+    );
+    let mut input = ModuleInput::new(
+        "VMmanager Frankfurt",
+        ModuleKind::Exec,
+        &module.to_string_lossy(),
+    );
+    input.max_tries = 3;
+    let (module, ops) = many_operations(&services, input, 12).await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+
+    // Five different operations fail with the same error: the circuit opens.
+    wait_for("the circuit to open", || async {
+        circuit_of(store, module).await.state == CircuitState::Open
+    })
+    .await;
+    let circuit = circuit_of(store, module).await;
+    assert!(
+        circuit
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("the same error on 5 operations")
+                && r.contains("connection refused")),
+        "{circuit:?}"
+    );
+    assert_eq!(circuit.retry_at, Some(Timestamp(T0.0 + 10_000)));
+    wait_for("the runs under way to end", || async {
+        all_attempts(store, &ops)
+            .await
+            .iter()
+            .all(|a| a.outcome != AttemptOutcome::Running)
+    })
+    .await;
+    let tried = all_attempts(store, &ops).await.len();
+    assert!(
+        (5..=7).contains(&tried),
+        "five, and the runs under way as it opened (two at a time): {tried}"
+    );
+    // While open, nothing is claimed: the other operations keep their tries.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(9_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        all_attempts(store, &ops).await.len(),
+        tried,
+        "no claim while open"
+    );
+
+    // After 10 s one probe runs; the panel is still down: open again, the wait doubled.
+    clock.advance(1_000);
+    wait_for("a failed probe", || async {
+        let c = circuit_of(store, module).await;
+        c.state == CircuitState::Open && c.probes == 1
+    })
+    .await;
+    assert_eq!(
+        all_attempts(store, &ops).await.len(),
+        tried + 1,
+        "one probe"
+    );
+    let circuit = circuit_of(store, module).await;
+    assert_eq!(circuit.retry_at, Some(Timestamp(T0.0 + 10_000 + 20_000)));
+    assert!(circuit
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with("probe #")));
+
+    // The panel is back; the next probe succeeds and closes the circuit; the queue drains,
+    // the failed operations on their own schedule.
+    std::fs::remove_file(&down).expect("the panel is back");
+    clock.advance(20_000);
+    wait_for("the circuit to close", || async {
+        circuit_of(store, module).await.state == CircuitState::Closed
+    })
+    .await;
+    clock.advance(180_000);
+    wait_for("every operation to be done", || async {
+        let mut done = 0;
+        for op in &ops {
+            if store.get_operation(*op).await.unwrap().unwrap().state == OperationState::Done {
+                done += 1;
+            }
+        }
+        done == ops.len()
+    })
+    .await;
+    let ran = std::fs::read_to_string(dir.join("ran")).expect("ran");
+    let mut ran: Vec<i64> = ran
+        .lines()
+        .map(|l| l.trim().parse().expect("an id"))
+        .collect();
+    ran.sort_unstable();
+    let mut expected = ops.clone();
+    expected.sort_unstable();
+    assert_eq!(ran, expected, "every operation carried out exactly once");
+    for op in &ops {
+        let record = store.get_operation(*op).await.unwrap().unwrap();
+        assert!(!record.fields.manual, "none needed attention");
+        assert!(record.task_id.is_none(), "no task piled up");
+    }
+    let journal: Vec<String> = store
+        .list_journal("processing", module)
+        .await
+        .expect("journal")
+        .into_iter()
+        .map(|j| j.action)
+        .collect();
+    assert!(
+        journal.contains(&"processing.circuit.open".to_string()),
+        "{journal:?}"
+    );
+    assert!(
+        journal.contains(&"processing.circuit.close".to_string()),
+        "{journal:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_that_belong_to_their_operations_never_open_the_circuit() {
+    use app::types::circuit::CircuitState;
+    let w = world().await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let services = Services::new(w.store.clone(), clock.clone());
+    // Every operation fails with its own message (its service's name is refused).
+    let module = script(
+        w.dir.path(),
+        "registrar.sh",
+        "echo \"<doc><error type=\\\"value\\\" object=\\\"domain\\\"><msg>Domain of operation $6 is invalid</msg></error></doc>\"\nexit 1",
+    );
+    let mut input = ModuleInput::new("Registrar", ModuleKind::Exec, &module.to_string_lossy());
+    input.max_tries = 2;
+    let (module, ops) = many_operations(&services, input, 8).await;
+    let _engine = Engine::start(
+        services.clone(),
+        fast(2),
+        Drivers::real(Duration::from_secs(1)),
+    );
+    let store = &*w.store;
+    // Both tries of all eight fail, each on its own: every operation ends needing attention,
+    // and the circuit stays closed.
+    wait_for("the first tries", || async {
+        let rows = all_attempts(store, &ops).await;
+        rows.len() == 8 && rows.iter().all(|a| a.outcome == AttemptOutcome::Error)
+    })
+    .await;
+    clock.advance(180_000);
+    wait_for("every operation to need attention", || async {
+        let mut manual = 0;
+        for op in &ops {
+            if store
+                .get_operation(*op)
+                .await
+                .unwrap()
+                .unwrap()
+                .fields
+                .manual
+            {
+                manual += 1;
+            }
+        }
+        manual == ops.len()
+    })
+    .await;
+    assert_eq!(all_attempts(store, &ops).await.len(), 16);
+    assert_eq!(circuit_of(store, module).await.state, CircuitState::Closed);
+}

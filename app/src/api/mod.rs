@@ -7,6 +7,7 @@
 //! their forms work before (and without) the WASM.
 
 pub mod chart;
+pub mod circuit;
 pub mod client;
 pub mod dossier;
 pub mod filter;
@@ -14,6 +15,7 @@ pub mod operation;
 pub mod session;
 
 pub use chart::{get_dashboard, GetDashboard};
+pub use circuit::{set_module_paused, troubled_circuits, SetModulePaused, TroubledCircuits};
 pub use client::{
     get_client_area, leave_client, panel_url, su_client, GetClientArea, LeaveClient, PanelUrl,
     SuClient,

@@ -19,7 +19,7 @@ use crate::types::queue::Claim;
 use crate::types::{AppError, FieldError, FieldReason, Timestamp};
 
 /// The events a hook may want.
-pub const EVENTS: [&str; 2] = ["manual", "burst"];
+pub const EVENTS: [&str; 3] = ["manual", "burst", "circuit"];
 /// Longest webhook URL, in characters.
 pub const MAX_URL_CHARS: usize = 2048;
 /// Longest signing secret, in characters.
@@ -300,6 +300,41 @@ impl Services {
         let incident = format!("burst:{module_id}:{since}");
         self.store
             .enqueue_alert("burst", &incident, &payload.to_string(), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the alerts for module `module_id`'s circuit opening (`opened`) or closing.
+    pub(crate) async fn alert_circuit(
+        &self,
+        module_id: i64,
+        opened: bool,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let module = self.module_name(module_id).await?;
+        let (state, text) = if opened {
+            (
+                "open",
+                format!("billops: module {module} is failing for everyone; its operations wait (circuit open): {reason}"),
+            )
+        } else {
+            (
+                "closed",
+                format!("billops: module {module} works again (circuit closed): {reason}"),
+            )
+        };
+        let payload = serde_json::json!({
+            "event": "circuit",
+            "text": text,
+            "at": now.format(),
+            "module": { "id": module_id, "name": module },
+            "circuit": state,
+            "reason": reason,
+        });
+        let incident = format!("circuit:{module_id}:{state}:{}", now.0);
+        self.store
+            .enqueue_alert("circuit", &incident, &payload.to_string(), now)
             .await?;
         Ok(())
     }

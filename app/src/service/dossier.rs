@@ -3,7 +3,7 @@
 
 use super::{internal, Actor, Denied, Services};
 use crate::store::StoreError;
-use crate::types::dossier::{Dossier, Subject};
+use crate::types::dossier::{Dossier, ModuleActivity, Subject};
 use crate::types::{AppError, ListQuery, OperationFilter};
 
 /// Why a dossier could not be shown.
@@ -101,6 +101,14 @@ impl Services {
                     .map(|c| (c.status, c.count))
                     .collect();
                 let (chart, rates) = self.module_chart(&module, now, lang).await?;
+                let circuit = self
+                    .store
+                    .circuits()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.module_id == id)
+                    .ok_or_else(missing)?;
+                let can_change = actor.level == crate::types::Level::Admin;
                 let operations = self
                     .current_operations(OperationFilter {
                         processingmodule: Some(id),
@@ -109,9 +117,12 @@ impl Services {
                     .await?;
                 Ok(Dossier::module(
                     &module.view(),
-                    &counts,
-                    &rates,
-                    chart,
+                    (circuit, can_change),
+                    ModuleActivity {
+                        counts,
+                        rates,
+                        chart,
+                    },
                     operations,
                     now,
                     lang,

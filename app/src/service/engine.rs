@@ -141,6 +141,7 @@ impl Services {
         for ((run, finish), applied) in runs.iter().zip(&finishes).zip(&applied) {
             if *applied {
                 self.alert_on(run, finish).await;
+                self.circuit_after(&run.claim, finish).await;
             }
         }
         let ids: Vec<i64> = runs
@@ -434,6 +435,7 @@ mod tests {
             token: "t".into(),
             started: Timestamp(0),
             due: Timestamp(0),
+            probe: false,
         };
         let finish = decide(
             &FinishedRun {

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod backup;
 pub mod chart;
+pub mod circuit;
 pub mod client;
 pub mod demo;
 pub mod dossier;
@@ -28,6 +29,7 @@ use crate::types::{AppError, Lang, Level, Timestamp};
 
 pub use backup::{BackupError, BackupSummary};
 pub use chart::ChartError;
+pub use circuit::CircuitError;
 pub use client::ClientError;
 pub use dossier::DossierError;
 pub use item::ItemError;
@@ -89,6 +91,8 @@ pub struct Services {
     exports: Arc<tokio::sync::Semaphore>,
     /// This node's recent failures per module, for burst alerts.
     bursts: Arc<alert::BurstWatch>,
+    /// This node's recent failures per module, for the circuit breakers.
+    circuits: Arc<circuit::CircuitWatch>,
 }
 
 impl Services {
@@ -104,6 +108,7 @@ impl Services {
             changes: tokio::sync::broadcast::channel(1024).0,
             exports: Arc::new(tokio::sync::Semaphore::new(export::MAX_EXPORTS)),
             bursts: Arc::default(),
+            circuits: Arc::default(),
         }
     }
 

@@ -50,6 +50,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "rollup",
         sql: include_str!("../../../migrations/sqlite/0008_rollup.sql"),
     },
+    Migration {
+        version: 9,
+        name: "circuit",
+        sql: include_str!("../../../migrations/sqlite/0009_circuit.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -93,6 +98,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "rollup",
         sql: include_str!("../../../migrations/postgres/0008_rollup.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "circuit",
+        sql: include_str!("../../../migrations/postgres/0009_circuit.sql"),
     },
 ];
 

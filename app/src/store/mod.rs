@@ -11,6 +11,7 @@
 //! | [`queue`] | [`Queue`] | the engine: claims, finishes, leases, rescues, messages between nodes |
 //! | [`journal`] | [`Journal`] | who changed what |
 //! | [`alerts`] | [`Alerts`] | alert webhooks and the outbox of their deliveries |
+//! | [`circuits`] | [`Circuits`] | processing modules' circuit breakers and the rule that opens them |
 //! | [`rollups`] | [`Rollups`] | what the charts draw: attempts and the queue per module per hour |
 //! | [`schema`] | [`Schema`] | migrations and the planner's statistics |
 //! | [`seed`] | [`Seed`] | demo data and test set-up |
@@ -31,6 +32,7 @@
 //! guards (`WHERE state IN ...`) only make each write atomic.
 
 pub mod alerts;
+pub mod circuits;
 pub mod counts;
 pub mod dialect;
 #[cfg(feature = "fixtures")]
@@ -59,6 +61,7 @@ use crate::types::{
 };
 
 pub use alerts::{AlertDelivery, AlertHook, AlertOutcome, Alerts};
+pub use circuits::{CircuitChange, Circuits};
 pub use counts::{Counts, StatusCount};
 pub use journal::Journal;
 pub use list::OperationList;
@@ -83,6 +86,7 @@ pub trait Store:
     + Queue
     + Journal
     + Alerts
+    + Circuits
     + Rollups
     + Seed
     + 'static
@@ -99,6 +103,7 @@ impl<T> Store for T where
         + Queue
         + Journal
         + Alerts
+        + Circuits
         + Rollups
         + Seed
         + 'static
@@ -108,8 +113,8 @@ impl<T> Store for T where
 /// The store's traits, for calling them on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        Counts, Journal, OperationList, Operations, Queue, Reference, Rollups, Schema, Seed,
-        Sessions, Store,
+        Circuits, Counts, Journal, OperationList, Operations, Queue, Reference, Rollups, Schema,
+        Seed, Sessions, Store,
     };
 }
 

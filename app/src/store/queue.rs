@@ -178,9 +178,16 @@ where
             sqlx::query(prelude).execute(&mut *tx).await?;
         }
         let lock_modules = D::LOCK_MODULES;
-        let mut modules: Vec<(i64, i64)> = sqlx::query_as(&format!(
-            "SELECT id, max_running FROM processing_module WHERE enabled = TRUE ORDER BY id{lock_modules}"
+        // A module whose circuit is open (or whose probe was lost) is skipped until its wait is
+        // over, then gives one operation: the probe. Paused modules give none.
+        let mut modules: Vec<(i64, i64, bool, i64)> = sqlx::query_as(&format!(
+            "SELECT id, max_running, circuit <> 'closed' AS probing, timeout_secs \
+             FROM processing_module \
+             WHERE enabled = TRUE AND (circuit = 'closed' \
+             OR (circuit IN ('open', 'probing') AND circuit_retry_at <= $1)) \
+             ORDER BY id{lock_modules}"
         ))
+        .bind(request.now.0)
         .fetch_all(&mut *tx)
         .await?;
         if modules.is_empty() {
@@ -198,9 +205,13 @@ where
         modules.rotate_left(start);
         let skip_locked = D::SKIP_LOCKED;
         let mut ids: Vec<i64> = Vec::new();
+        let mut probes: Vec<i64> = Vec::new();
         let mut left = i64::from(request.limit);
-        for (module_id, max_running) in modules {
-            let room = (max_running - running.get(&module_id).copied().unwrap_or(0)).min(left);
+        for (module_id, max_running, probing, timeout_secs) in modules {
+            let mut room = (max_running - running.get(&module_id).copied().unwrap_or(0)).min(left);
+            if probing {
+                room = room.min(1);
+            }
             if room <= 0 {
                 continue;
             }
@@ -215,6 +226,22 @@ where
             .fetch_all(&mut *tx)
             .await?;
             left -= found.len() as i64;
+            if probing {
+                if let Some(&probe) = found.first() {
+                    // Until the probe ends: a live node ends it within the module's time
+                    // limit; if its node dies, its lease runs out. After both, another probe.
+                    let lost_after = request.lease_until.0 + timeout_secs.saturating_mul(1000);
+                    sqlx::query(
+                        "UPDATE processing_module SET circuit = 'probing', circuit_retry_at = $1 \
+                         WHERE id = $2",
+                    )
+                    .bind(lost_after)
+                    .bind(module_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    probes.push(probe);
+                }
+            }
             ids.extend(found);
             if left == 0 {
                 break;
@@ -267,8 +294,9 @@ where
         let claims = rows
             .iter()
             .map(|row| {
+                let id: i64 = row.try_get("id")?;
                 Ok(Claim {
-                    operation_id: row.try_get("id")?,
+                    operation_id: id,
                     intname: parse_with("intname", row.try_get("intname")?, Intname::parse)?,
                     item_id: row.try_get("item_id")?,
                     item_name: row.try_get("item_name")?,
@@ -282,6 +310,7 @@ where
                     token: row.try_get("attempt_token")?,
                     started: request.now,
                     due: Timestamp(row.try_get("next_run_at")?),
+                    probe: probes.contains(&id),
                 })
             })
             .collect::<StoreResult<Vec<Claim>>>()?;

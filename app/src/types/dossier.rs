@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::chart::{Chart, ModuleRate};
+use super::circuit::{CircuitState, CircuitView};
 use super::{ClientView, ItemView, Lang, ModuleView, OperationRow, Status, Timestamp};
 
 /// What a dossier is about.
@@ -66,8 +67,19 @@ pub struct Dossier {
     pub operations: Vec<OperationRow>,
     /// Charts of the subject (a module's attempts).
     pub charts: Vec<Chart>,
+    /// A module's circuit breaker, with whether the caller may pause or resume it.
+    pub circuit: Option<(CircuitView, bool)>,
     /// When it was read (server clock), so that ages read the same before and after hydration.
     pub now: Timestamp,
+}
+
+/// What a module has been doing: its current operations by status, its success rates over the
+/// last day and week, and its chart of attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleActivity {
+    pub counts: Vec<(Status, i64)>,
+    pub rates: [ModuleRate; 2],
+    pub chart: Chart,
 }
 
 /// A task opened on an operation (`taskcreate`, or when its last try failed), as stored.
@@ -132,6 +144,7 @@ impl Dossier {
             facts,
             operations,
             charts: Vec::new(),
+            circuit: None,
             now,
         }
     }
@@ -169,6 +182,7 @@ impl Dossier {
             ],
             operations,
             charts: Vec::new(),
+            circuit: None,
             now,
         }
     }
@@ -201,6 +215,7 @@ impl Dossier {
             ],
             operations,
             charts: Vec::new(),
+            circuit: None,
             now,
         }
     }
@@ -208,17 +223,22 @@ impl Dossier {
 
 impl Dossier {
     /// A processing module's dossier: its kind and limits (never its target or secret), its
-    /// current operations by status, its success rates over the last day and week (`rates`)
-    /// and `chart`, the first of its current operations.
+    /// circuit breaker (with whether the caller may pause or resume it), its current operations
+    /// by status, its success rates over the last day and week (`rates`) and `chart`, the first
+    /// of its current operations.
     pub fn module(
         module: &ModuleView,
-        counts: &[(Status, i64)],
-        rates: &[ModuleRate; 2],
-        chart: Chart,
+        circuit: (CircuitView, bool),
+        activity: ModuleActivity,
         operations: Vec<OperationRow>,
         now: Timestamp,
         lang: Lang,
     ) -> Dossier {
+        let ModuleActivity {
+            counts,
+            rates,
+            chart,
+        } = activity;
         let yes_no =
             |on: bool| lang.pick(if on { "да" } else { "нет" }, if on { "yes" } else { "no" });
         let current = Status::ALL
@@ -256,6 +276,24 @@ impl Dossier {
                     lang.pick("Время на попытку", "Time limit"),
                     format!("{} s", module.timeout_secs),
                 ),
+                fact(
+                    lang.pick("Состояние", "Circuit"),
+                    circuit_text(&circuit.0, lang),
+                ),
+                fact(
+                    lang.pick("Правило отключения", "Circuit rule"),
+                    match circuit.0.failures {
+                        0 => lang.pick("не отключать", "never opens").to_string(),
+                        n => format!(
+                            "{n} {} {} s",
+                            lang.pick(
+                                "операций с ошибкой модуля за",
+                                "operations failing module-level within"
+                            ),
+                            circuit.0.window_secs
+                        ),
+                    },
+                ),
                 fact(lang.pick("В работе", "Current"), current),
                 fact(
                     lang.pick("Успешных за сутки", "Success, 24 hours"),
@@ -273,9 +311,28 @@ impl Dossier {
             ],
             operations,
             charts: vec![chart],
+            circuit: Some(circuit),
             now,
         }
     }
+}
+
+/// A circuit as a module's page states it: "Paused since ... (paused by admin)".
+fn circuit_text(circuit: &CircuitView, lang: Lang) -> String {
+    let mut text = circuit.state.label(lang).to_string();
+    if circuit.state != CircuitState::Closed {
+        if let Some(since) = circuit.since {
+            text.push_str(&format!(
+                " {} {} UTC",
+                lang.pick("с", "since"),
+                since.format()
+            ));
+        }
+        if let Some(reason) = &circuit.reason {
+            text.push_str(&format!(" ({reason})"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]

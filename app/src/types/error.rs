@@ -35,6 +35,8 @@ pub enum FieldReason {
     BadUrl,
     /// Not a program inside the configured modules directory.
     OutsideModules,
+    /// A number outside the given bounds (both allowed).
+    OutOfRange(i64, i64),
 }
 
 /// One refused field: its name (as in the API) and why.
@@ -114,6 +116,12 @@ impl FieldError {
             }
             (FieldReason::OutsideModules, Lang::Ru) => {
                 format!("Поле '{f}' должно указывать на программу в каталоге модулей")
+            }
+            (FieldReason::OutOfRange(low, high), Lang::En) => {
+                format!("The field '{f}' must be from {low} to {high}")
+            }
+            (FieldReason::OutOfRange(low, high), Lang::Ru) => {
+                format!("Поле '{f}' должно быть от {low} до {high}")
             }
         }
     }

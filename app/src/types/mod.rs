@@ -4,6 +4,7 @@
 
 pub mod attempt;
 pub mod chart;
+pub mod circuit;
 pub mod dossier;
 pub mod error;
 pub mod filter;

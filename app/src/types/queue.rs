@@ -105,6 +105,9 @@ pub struct Claim {
     pub started: Timestamp,
     /// When it became due (its `next_run_at`): `started - due` is how long it waited.
     pub due: Timestamp,
+    /// Whether it is its module's probe: the one operation run while the module's circuit is
+    /// open, whose end closes or reopens it.
+    pub probe: bool,
 }
 
 /// What a claim may take: how many operations, for whom, for how long.

@@ -6,6 +6,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::chart::ChartFigure;
+use super::circuit::CircuitButton;
 use super::sync_view::Erase;
 use super::{staff_page, when};
 use crate::api::get_dossier;
@@ -46,6 +47,10 @@ fn Facts(dossier: Dossier, lang: Lang) -> impl IntoView {
                 })
                 .collect_view()}
         </dl>
+        {dossier.circuit.filter(|(_, can_change)| *can_change).map(|(circuit, _)| {
+            let back = format!("/modules/{}", circuit.module_id);
+            view! { <p><CircuitButton circuit lang back/></p> }
+        })}
         {dossier
             .charts
             .into_iter()

@@ -13,6 +13,7 @@
 //! the server's `app` too, where such calls would panic during server rendering.
 
 mod chart;
+mod circuit;
 mod client;
 mod dossier;
 mod edit;

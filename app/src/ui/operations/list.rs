@@ -12,16 +12,18 @@ use super::live::live_updates;
 use super::shortcuts::{shortcuts, Help, Keys};
 use super::table::OperationTable;
 use super::ListState;
-use crate::api::{current_session, get_filter};
+use crate::api::{current_session, get_filter, troubled_circuits};
 use crate::types::{
     ActionResult, AppError, FilterForm, Lang, Level, OperationRow, Page, SessionInfo,
 };
+use crate::ui::circuit::CircuitBanners;
 use crate::ui::filter::Filter;
 use crate::ui::sync_view::Erase;
 use crate::ui::{failure, load, ready, Packed};
 
-/// The operations page, rendered on the server (sorting and paging are links): the session,
-/// the page of the list and the saved filter, handed to the [`OperationsList`] island.
+/// The operations page, rendered on the server (sorting and paging are links): a banner for
+/// each module whose circuit is not closed, then the session, the page of the list and the
+/// saved filter, handed to the [`OperationsList`] island.
 /// Redirects to the login form without a session.
 #[component]
 pub fn OperationsPage() -> impl IntoView {
@@ -30,6 +32,7 @@ pub fn OperationsPage() -> impl IntoView {
     let fetch = state.clone();
     let operations = load(|| (), move |_| fetch.clone().fetch());
     let filter = load(|| (), |_| get_filter());
+    let circuits = load(|| (), |_| troubled_circuits());
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || {
@@ -39,8 +42,14 @@ pub fn OperationsPage() -> impl IntoView {
                         Ok(Some(info)) => {
                             let page = operations.await;
                             let filter = filter.await;
+                            let (lang, can_change) = (info.lang, info.level == Level::Admin);
+                            let circuits = circuits.await.unwrap_or_default();
                             let data = Packed(ListData { info, page, state, filter });
-                            view! { <OperationsList data/> }.erase()
+                            view! {
+                                <CircuitBanners circuits lang can_change/>
+                                <OperationsList data/>
+                            }
+                            .erase()
                         }
                         Ok(None) => failure("", AppError::Auth, Lang::En),
                         Err(e) => failure("", e, Lang::En),

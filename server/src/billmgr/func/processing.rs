@@ -1,4 +1,5 @@
-//! `processing` and `processing.edit`: the processing modules that carry out operations.
+//! `processing`, `processing.edit`, `processing.pause` and `processing.resume`: the processing
+//! modules that carry out operations, and their circuit breakers.
 
 use app::service::{Actor, ModuleChange, ModuleInput};
 use app::types::{FieldReason, Lang, ModuleKind};
@@ -14,9 +15,12 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
         .list_modules(actor)
         .await
         .map_err(fail(lang))?;
+    let circuits = call.services.circuits(actor).await.map_err(fail(lang))?;
     let rows = modules
         .iter()
         .map(|m| {
+            let circuit = circuits.iter().find(|c| c.module_id == m.id);
+            let state = circuit.map(|c| c.state).unwrap_or_default();
             vec![
                 Cell::new("id", m.id.to_string()),
                 Cell::new("name", m.name.clone()),
@@ -27,6 +31,18 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
                 Cell::new("max_tries", m.max_tries.to_string()),
                 Cell::new("timeout", m.timeout_secs.to_string()),
                 Cell::with_orig("status", switch_label(m.enabled, lang), on_off(m.enabled)),
+                Cell::with_orig("circuit", state.label(lang), state.raw()),
+                Cell::new(
+                    "circuitsince",
+                    circuit
+                        .and_then(|c| c.since)
+                        .map(|t| t.format())
+                        .unwrap_or_default(),
+                ),
+                Cell::new(
+                    "circuitreason",
+                    circuit.and_then(|c| c.reason.clone()).unwrap_or_default(),
+                ),
             ]
         })
         .collect();
@@ -100,4 +116,18 @@ pub(super) async fn edit(call: &Call<'_>, actor: &Actor) -> Outcome {
             Ok(Reply::created(id))
         }
     }
+}
+
+/// `processing.pause` (`pause`) or `processing.resume` on the modules in `elid`; the first
+/// module refused is the answer.
+pub(super) async fn pause(call: &Call<'_>, actor: &Actor, pause: bool) -> Outcome {
+    for id in call.elid_list()? {
+        let done = if pause {
+            call.services.pause_module(actor, id).await
+        } else {
+            call.services.resume_module(actor, id).await
+        };
+        done.map_err(fail(call.lang))?;
+    }
+    Ok(Reply::ok())
 }
