@@ -1629,7 +1629,69 @@ async fn pausing_and_resuming_a_module_is_for_admins_and_journaled(db: &TestDb) 
     assert_eq!((circuit.failures, circuit.window_secs), (3, 30));
 }
 
+async fn status_counts_cover_every_status_and_a_click_narrows_the_saved_filter(db: &TestDb) {
+    let svc = db.services();
+    let (client, _module, items) = world(&svc).await;
+    for item in &items {
+        svc.create_operation(&admin(), &open(*item))
+            .await
+            .expect("create");
+    }
+    let uid = svc
+        .add_user(&admin(), "viewer", "long-password", Level::Readonly, None)
+        .await
+        .expect("user");
+    let viewer = Actor {
+        user_id: Some(uid),
+        user_name: "viewer".into(),
+        level: Level::Readonly,
+        ..admin()
+    };
+    assert_eq!(
+        svc.status_counts(&viewer).await.expect("counts"),
+        vec![
+            (Status::Waiting, 3),
+            (Status::Running, 0),
+            (Status::Error, 0),
+            (Status::Manual, 0)
+        ]
+    );
+    let client_only = OperationFilter {
+        client: Some(client),
+        ..OperationFilter::default()
+    };
+    svc.save_operation_filter(&viewer, &client_only)
+        .await
+        .expect("save");
+    let saved = svc
+        .filter_by_status(&viewer, Some(Status::Manual))
+        .await
+        .expect("narrow");
+    assert_eq!(
+        saved,
+        OperationFilter {
+            status: Some(Status::Manual),
+            ..client_only.clone()
+        },
+        "the client stays"
+    );
+    assert_eq!(
+        svc.load_operation_filter(&viewer).await.expect("load"),
+        saved
+    );
+    svc.filter_by_status(&viewer, None).await.expect("lift");
+    assert_eq!(
+        svc.load_operation_filter(&viewer).await.expect("load"),
+        client_only
+    );
+    assert!(svc
+        .status_counts(&actor_with(Level::User, Some(client)))
+        .await
+        .is_err());
+}
+
 on_both_databases!(
+    status_counts_cover_every_status_and_a_click_narrows_the_saved_filter,
     pausing_and_resuming_a_module_is_for_admins_and_journaled,
     the_dashboard_charts_what_ran_by_the_hour_for_staff_only,
     the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_language,

@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { logIn, READONLY, READONLY_PASSWORD } from './session';
 
 // The demo data holds attempts over the last 40 days; the server's rollup keeper sampled the
@@ -66,6 +67,8 @@ test('a paused module shows a banner over the list until an admin resumes it', a
   await expect(banner).toHaveAttribute('data-circuit', 'paused');
   await expect(banner).toContainText('is paused: its operations wait');
   await expect(banner).toContainText('paused by admin');
+  const axe = await new AxeBuilder({ page }).analyze();
+  expect(axe.violations.map((v) => v.id), 'the banner keeps the list accessible').toEqual([]);
   await page.screenshot({ path: info.outputPath('paused-banner.png'), fullPage: false });
 
   await banner.getByRole('button', { name: 'Resume' }).click();

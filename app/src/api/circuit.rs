@@ -17,7 +17,7 @@ pub async fn troubled_circuits() -> Result<Vec<CircuitView>, AppError> {
 /// without the WASM) and sends the browser back to `back`, a path on this site.
 #[server(endpoint = "module_circuit")]
 pub async fn set_module_paused(module: i64, pause: bool, back: String) -> Result<(), AppError> {
-    let (services, actor) = super::context::caller().await?;
+    let (services, actor) = super::context::changing_caller().await?;
     if pause {
         services.pause_module(&actor, module).await?;
     } else {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Postcard;
 
-use crate::types::{AppError, FilterForm};
+use crate::types::{AppError, FilterForm, Status};
 
 /// The caller's saved filter, as its form shows it.
 #[server(endpoint = "get_filter", input = Postcard, output = Postcard)]
@@ -29,6 +29,21 @@ pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
 pub async fn filter_to_client(id: i64) -> Result<(), AppError> {
     let (services, actor) = super::context::changing_caller().await?;
     services.filter_by_operation_client(&actor, id).await?;
+    Ok(())
+}
+
+/// How many current operations are in each status (whatever the filter).
+#[server(endpoint = "status_counts", input = Postcard, output = Postcard)]
+pub async fn status_counts() -> Result<Vec<(Status, i64)>, AppError> {
+    let (services, actor) = super::context::caller().await?;
+    Ok(services.status_counts(&actor).await?)
+}
+
+/// Narrows the caller's filter to `status` (none: any), keeping its other fields.
+#[server(endpoint = "filter_to_status", input = Postcard, output = Postcard)]
+pub async fn filter_to_status(status: Option<Status>) -> Result<(), AppError> {
+    let (services, actor) = super::context::changing_caller().await?;
+    services.filter_by_status(&actor, status).await?;
     Ok(())
 }
 

@@ -22,8 +22,8 @@ pub use client::{
 };
 pub use dossier::{get_dossier, GetDossier};
 pub use filter::{
-    filter_choices, filter_to_client, get_filter, save_filter, FilterChoices, FilterToClient,
-    GetFilter, SaveFilter,
+    filter_choices, filter_to_client, filter_to_status, get_filter, save_filter, status_counts,
+    FilterChoices, FilterToClient, FilterToStatus, GetFilter, SaveFilter, StatusCounts,
 };
 pub use operation::{
     attempt_log, edit_form, list_operations, operation_history, run_action, save_operation,

@@ -2,7 +2,7 @@
 //! legacy API, stored as JSON.
 
 use super::{Actor, OperationError, Services};
-use crate::types::{ListQuery, OperationFilter, OperationRow, Page, SortColumn, SortOrder};
+use crate::types::{ListQuery, OperationFilter, OperationRow, Page, SortColumn, SortOrder, Status};
 
 /// Which filter a page of the caller's list uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +66,37 @@ impl Services {
             page_size: view.page_size,
         };
         self.list_operations(actor, query).await
+    }
+
+    /// How many current operations are in each status (all of them, whatever the filter), in
+    /// [`Status::ALL`]'s order: the totals the database keeps, a few rows to read. Staff only.
+    pub async fn status_counts(&self, actor: &Actor) -> Result<Vec<(Status, i64)>, OperationError> {
+        actor.require_staff()?;
+        let counts = self.store.operation_counts().await?;
+        Ok(Status::ALL
+            .into_iter()
+            .map(|status| {
+                let n = counts
+                    .iter()
+                    .filter(|c| c.status == status)
+                    .map(|c| c.count)
+                    .sum();
+                (status, n)
+            })
+            .collect())
+    }
+
+    /// Narrows the caller's saved filter to `status` (none: any status), keeping its other
+    /// fields; returns the filter saved.
+    pub async fn filter_by_status(
+        &self,
+        actor: &Actor,
+        status: Option<Status>,
+    ) -> Result<OperationFilter, OperationError> {
+        let mut filter = self.load_operation_filter(actor).await?;
+        filter.status = status;
+        self.save_operation_filter(actor, &filter).await?;
+        Ok(filter)
     }
 
     /// Saves the caller's filter of the operations list; an empty filter clears it.

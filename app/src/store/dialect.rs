@@ -60,8 +60,9 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// that one compaction runs at a time: SQLite takes its write lock, PostgreSQL an advisory
     /// lock (nodes compacting at once would each fold the same minutes into an hour).
     const ROLLUP_LOCK: &'static str;
-    /// Folds `attempt_rollup_delta` into `attempt_rollup`'s minutes in one statement; `None`
-    /// where the triggers update the minutes themselves.
+    /// Folds up to 10,000 rows of `attempt_rollup_delta` into `attempt_rollup`'s minutes in
+    /// one statement (run again while it changes anything); `None` where the triggers update
+    /// the minutes themselves.
     const FOLD_ATTEMPT_DELTAS: Option<&'static str>;
 
     /// Tells every node listening; with one node, nobody.

@@ -85,9 +85,12 @@ impl Dialect for Postgres {
          ON CONFLICT (module_id, status) DO UPDATE SET n = operation_count.n + EXCLUDED.n",
     );
     const ROLLUP_LOCK: &'static str = "SELECT pg_advisory_xact_lock(727002)";
-    // As the counts: taken and summed in one statement, upserted in key order.
+    // As the counts: taken and summed in one statement, upserted in key order; at most 10,000
+    // deltas a statement, so that a backlog (a bulk load) folds in steps within the statement
+    // time limit.
     const FOLD_ATTEMPT_DELTAS: Option<&'static str> = Some(
-        "WITH moved AS (DELETE FROM attempt_rollup_delta \
+        "WITH moved AS (DELETE FROM attempt_rollup_delta WHERE ctid IN \
+                            (SELECT ctid FROM attempt_rollup_delta LIMIT 10000) \
                         RETURNING module_id, bucket, ok, failed, other) \
          INSERT INTO attempt_rollup (module_id, span, bucket, ok, failed, other) \
          SELECT module_id, 'minute', bucket, SUM(ok), SUM(failed), SUM(other) FROM moved \

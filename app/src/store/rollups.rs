@@ -20,6 +20,8 @@ pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;
 /// How long hours are kept: 35 days (a chart goes back 7).
 pub const ROLLUP_KEEP_MS: i64 = 35 * 24 * HOUR_MS;
+/// The most steps of the deltas' fold (each at most 10,000 deltas) one compaction takes.
+const FOLD_STEPS: usize = 20;
 
 /// The attempts of one module that finished in one hour.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +153,14 @@ where
         sqlx::query(D::ROLLUP_LOCK).execute(&mut *tx).await?;
         let mut changed = 0;
         if let Some(fold) = D::FOLD_ATTEMPT_DELTAS {
-            changed += sqlx::query(fold).execute(&mut *tx).await?.rows_affected();
+            // In steps; a backlog beyond this many steps is left for the next run.
+            for _ in 0..FOLD_STEPS {
+                let folded = sqlx::query(fold).execute(&mut *tx).await?.rows_affected();
+                changed += folded;
+                if folded == 0 {
+                    break;
+                }
+            }
         }
         // The current hour and the one before stay in minutes.
         let cut = bucket_of(now, HOUR_MS).0 - HOUR_MS;

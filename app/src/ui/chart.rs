@@ -36,8 +36,7 @@ fn Charts(dashboard: Dashboard, lang: Lang) -> impl IntoView {
             <span class="brand">"billops"</span>
             <h1>{lang.pick("Панель", "Dashboard")}</h1>
         </header>
-        <main>
-            <nav class="windows" aria-label=lang.pick("Период", "Period")>
+        <nav class="windows" aria-label=lang.pick("Период", "Period")>
                 <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
                 {ChartWindow::ALL
                     .into_iter()
@@ -58,7 +57,6 @@ fn Charts(dashboard: Dashboard, lang: Lang) -> impl IntoView {
                     .map(|chart| view! { <ChartFigure chart lang/> })
                     .collect_view()}
             </div>
-        </main>
     }
 }
 

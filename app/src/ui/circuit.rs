@@ -10,7 +10,10 @@ use crate::types::Lang;
 /// One banner per module in `circuits`; admins (`can_change`) get its Resume button.
 #[component]
 pub fn CircuitBanners(circuits: Vec<CircuitView>, lang: Lang, can_change: bool) -> impl IntoView {
-    circuits
+    if circuits.is_empty() {
+        return None;
+    }
+    let banners = circuits
         .into_iter()
         .map(|circuit| {
             let text = match circuit.state {
@@ -47,7 +50,11 @@ pub fn CircuitBanners(circuits: Vec<CircuitView>, lang: Lang, can_change: bool) 
                 </div>
             }
         })
-        .collect_view()
+        .collect_view();
+    // A landmark of its own: everything on a page is in one (the list is the `main`).
+    Some(view! {
+        <aside class="banners" aria-label=lang.pick("Обработчики", "Processing modules")>{banners}</aside>
+    })
 }
 
 /// Pause (a closed circuit) or Resume (any other), posting back to `back`.

@@ -18,10 +18,10 @@ pub fn ClientPage() -> impl IntoView {
                 match area.await {
                     Ok(area) => view! { <Area area/> }.erase(),
                     Err(e) => view! {
-                        <div class="page client-area" data-ready="true">
+                        <main class="page client-area" data-ready="true">
                             <p class="error" role="alert">{e.message(Lang::En)}</p>
                             <a href="/">"← Current operations"</a>
-                        </div>
+                        </main>
                     }
                         .erase(),
                 }
@@ -35,7 +35,7 @@ fn Area(area: ClientArea) -> impl IntoView {
     let lang = area.lang;
     let ops = area.operations;
     view! {
-        <div class="page client-area" data-ready="true">
+        <main class="page client-area" data-ready="true">
             <header class="topbar">
                 <span class="brand">"billops"</span>
                 <h1>{format!("{}: {}", lang.pick("Личный кабинет клиента", "Client area"), area.client.name)}</h1>
@@ -75,7 +75,7 @@ fn Area(area: ClientArea) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
-        </div>
+        </main>
     }
 }
 

@@ -159,7 +159,7 @@ fn EditForm(data: Packed<EditData>) -> impl IntoView {
         None => lang.pick("Новая операция", "New operation").to_owned(),
     };
     view! {
-        <div class="page edit" data-ready=move || ready.get().to_string()>
+        <main class="page edit" data-ready=move || ready.get().to_string()>
             <header class="topbar">
                 <a href="/">{lang.pick("← Текущие операции", "← Current operations")}</a>
                 <h1>{title}</h1>
@@ -179,6 +179,6 @@ fn EditForm(data: Packed<EditData>) -> impl IntoView {
                     </div>
                 })}
             </form>
-        </div>
+        </main>
     }
 }

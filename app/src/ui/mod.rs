@@ -174,9 +174,9 @@ pub(crate) fn failure(class: &'static str, error: AppError, lang: Lang) -> AnyVi
         view! { <Redirect path="/login"/> }.erase()
     } else {
         view! {
-            <div class=format!("page {class}") data-ready="true">
+            <main class=format!("page {class}") data-ready="true">
                 <p class="error" role="alert">{error.message(lang)}</p>
-            </div>
+            </main>
         }
         .erase()
     }
@@ -221,9 +221,9 @@ where
                 };
                 match data.await {
                     Ok(data) => view! {
-                        <div class=format!("page {class}") data-ready="true">
+                        <main class=format!("page {class}") data-ready="true">
                             {render(source.get_untracked(), data, lang)}
-                        </div>
+                        </main>
                     }
                     .erase(),
                     Err(e) => failure(class, e, lang),

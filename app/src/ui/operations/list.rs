@@ -7,14 +7,15 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 
 use super::actions::ActionBar;
+use super::counts::StatusCounts;
 use super::header::Header;
 use super::live::live_updates;
 use super::shortcuts::{shortcuts, Help, Keys};
 use super::table::OperationTable;
 use super::ListState;
-use crate::api::{current_session, get_filter, troubled_circuits};
+use crate::api::{current_session, get_filter, status_counts, troubled_circuits};
 use crate::types::{
-    ActionResult, AppError, FilterForm, Lang, Level, OperationRow, Page, SessionInfo,
+    ActionResult, AppError, FilterForm, Lang, Level, OperationRow, Page, SessionInfo, Status,
 };
 use crate::ui::circuit::CircuitBanners;
 use crate::ui::filter::Filter;
@@ -32,6 +33,7 @@ pub fn OperationsPage() -> impl IntoView {
     let fetch = state.clone();
     let operations = load(|| (), move |_| fetch.clone().fetch());
     let filter = load(|| (), |_| get_filter());
+    let counts = load(|| (), |_| status_counts());
     let circuits = load(|| (), |_| troubled_circuits());
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
@@ -42,9 +44,10 @@ pub fn OperationsPage() -> impl IntoView {
                         Ok(Some(info)) => {
                             let page = operations.await;
                             let filter = filter.await;
+                            let counts = counts.await;
                             let (lang, can_change) = (info.lang, info.level == Level::Admin);
                             let circuits = circuits.await.unwrap_or_default();
-                            let data = Packed(ListData { info, page, state, filter });
+                            let data = Packed(ListData { info, page, state, filter, counts });
                             view! {
                                 <CircuitBanners circuits lang can_change/>
                                 <OperationsList data/>
@@ -68,6 +71,8 @@ struct ListData {
     page: Result<Page<OperationRow>, AppError>,
     state: ListState,
     filter: Result<FilterForm, AppError>,
+    /// Current operations per status.
+    counts: Result<Vec<(Status, i64)>, AppError>,
 }
 
 /// The list with everything that acts on it: header (live indicator, language, theme), filter,
@@ -81,6 +86,7 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
         page,
         state,
         filter,
+        counts,
     } = data.0;
     let lang = info.lang;
     let can_change = info.level == Level::Admin;
@@ -88,6 +94,7 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
     let refresh = RwSignal::new(0_u64);
     let page = RwSignal::new(page);
     let saved = RwSignal::new(filter);
+    let counts = RwSignal::new(counts);
     #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     Effect::new({
         let state = state.clone();
@@ -99,10 +106,12 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
             let state = state.clone();
             leptos::task::spawn_local(async move {
                 let (rows, filter) = (state.fetch().await, get_filter().await);
+                let totals = status_counts().await;
                 // An older answer arriving after a newer request is dropped.
                 if refresh.get_untracked() == wanted {
                     page.set(rows);
                     saved.set(filter);
+                    counts.set(totals);
                 }
             });
         }
@@ -120,10 +129,11 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
     let ready = ready();
     let live = live_updates(refresh);
     view! {
-        <div class="page" data-ready=move || ready.get().to_string()>
+        <main class="page" data-ready=move || ready.get().to_string()>
             <Header info live/>
             {move || keys.help.get().then(|| view! { <Help lang/> })}
             <Filter saved lang open=filter_open refresh/>
+            <StatusCounts counts saved lang refresh/>
             {can_change.then(|| view! { <ActionBar lang selection results refresh requested=keys.requested/> })}
             {move || match page.get() {
                 Ok(page) => view! {
@@ -132,6 +142,6 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
                     .erase(),
                 Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.erase(),
             }}
-        </div>
+        </main>
     }
 }

@@ -221,7 +221,9 @@ fn Row(
                     aria-label=format!("{} {}", lang.pick("Только операции клиента", "Only operations of"), row.client_name)
                     on:click=only_client
                 >
-                    "⧩"
+                    <svg class="icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false">
+                        <path d="M1 2h14l-5.5 6.5V14l-3-1.5V8.5z" fill="currentColor"/>
+                    </svg>
                 </button>
             </td>
             <td class="when">{when(row.cdate, now, lang)}</td>
