@@ -1690,7 +1690,57 @@ async fn status_counts_cover_every_status_and_a_click_narrows_the_saved_filter(d
         .is_err());
 }
 
+async fn the_journal_page_is_for_admins_and_the_history_interleaves_its_rows(db: &TestDb) {
+    use app::service::JournalError;
+    use app::types::journal::JournalForm;
+    let svc = db.services();
+    let (_client, _module, items) = world(&svc).await;
+    let id = svc
+        .create_operation(&admin(), &open(items[0]))
+        .await
+        .expect("create");
+    svc.stop_operations(&admin(), &[id]).await.expect("stop");
+    let page = svc
+        .journal_page(
+            &admin(),
+            JournalForm {
+                object: "runningoperation".into(),
+                id: id.to_string(),
+                ..JournalForm::default()
+            },
+        )
+        .await
+        .expect("journal");
+    let actions: Vec<&str> = page.rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["runningoperation.stop", "runningoperation.edit"]);
+    assert_eq!(page.rows[0].href, Some(format!("/operation/{id}")));
+    assert_eq!(page.next, None);
+    assert!(matches!(
+        svc.journal_page(&actor_with(Level::Readonly, None), JournalForm::default())
+            .await,
+        Err(JournalError::Denied(_))
+    ));
+    assert!(matches!(
+        svc.journal_page(
+            &admin(),
+            JournalForm {
+                from: "not a date".into(),
+                ..JournalForm::default()
+            }
+        )
+        .await,
+        Err(JournalError::Invalid(fields)) if fields[0].field == "from"
+    ));
+    let history = svc
+        .operation_history(&actor_with(Level::Readonly, None), id)
+        .await
+        .expect("history");
+    assert_eq!(history.journal.len(), 2);
+    assert!(history.attempts.is_empty());
+}
+
 on_both_databases!(
+    the_journal_page_is_for_admins_and_the_history_interleaves_its_rows,
     status_counts_cover_every_status_and_a_click_narrows_the_saved_filter,
     pausing_and_resuming_a_module_is_for_admins_and_journaled,
     the_dashboard_charts_what_ran_by_the_hour_for_staff_only,

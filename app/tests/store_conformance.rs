@@ -2316,7 +2316,71 @@ async fn an_open_circuit_gives_one_probe_and_a_paused_module_none(db: &TestDb) {
     assert_eq!((circuit.failures, circuit.window_secs), (0, 300));
 }
 
+async fn the_journal_pages_newest_first_narrowed_by_user_object_and_time(db: &TestDb) {
+    use app::store::JournalFilter;
+    let s = &*db.store;
+    for n in 0..30_i64 {
+        let mut e = entry(
+            "processing.edit",
+            if n % 3 == 0 {
+                "processing"
+            } else {
+                "runningoperation"
+            },
+            Some(n % 5),
+        );
+        e.user_name = if n % 2 == 0 { "anna" } else { "boris" }.into();
+        e.at = Timestamp(T0.0 + n * 60_000);
+        s.insert_journal(&e).await.expect("journal");
+    }
+    let all = s
+        .journal_page(&JournalFilter::default(), 100)
+        .await
+        .expect("page");
+    assert_eq!(all.len(), 30);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    // Paging by id: two pages of 20 and 10, nothing twice, nothing left out.
+    let first = s.journal_page(&JournalFilter::default(), 20).await.unwrap();
+    let second = s
+        .journal_page(
+            &JournalFilter {
+                before: first.last().map(|r| r.id),
+                ..JournalFilter::default()
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.len() + second.len(), 30);
+    assert!(second.iter().all(|r| r.id < first.last().unwrap().id));
+    let narrowed = JournalFilter {
+        user: Some("anna".into()),
+        object: Some("processing".into()),
+        from: Some(Timestamp(T0.0 + 6 * 60_000)),
+        to: Some(Timestamp(T0.0 + 24 * 60_000)),
+        ..JournalFilter::default()
+    };
+    let rows = s.journal_page(&narrowed, 100).await.unwrap();
+    let minutes: Vec<i64> = rows.iter().map(|r| (r.at.0 - T0.0) / 60_000).collect();
+    assert_eq!(
+        minutes,
+        vec![24, 18, 12, 6],
+        "even multiples of 3 within 6..=24, newest first"
+    );
+    let one = JournalFilter {
+        object: Some("runningoperation".into()),
+        object_id: Some(2),
+        ..JournalFilter::default()
+    };
+    let rows = s.journal_page(&one, 100).await.unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|r| r.object == "runningoperation" && r.object_id == Some(2)));
+}
+
 on_both_databases!(
+    the_journal_pages_newest_first_narrowed_by_user_object_and_time,
     an_open_circuit_gives_one_probe_and_a_paused_module_none,
     the_attempt_rollup_agrees_with_the_attempts,
     alerts_are_written_once_per_incident_and_claimed_by_one_node_at_a_time,

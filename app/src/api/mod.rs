@@ -11,6 +11,7 @@ pub mod circuit;
 pub mod client;
 pub mod dossier;
 pub mod filter;
+pub mod journal;
 pub mod operation;
 pub mod session;
 
@@ -25,6 +26,7 @@ pub use filter::{
     filter_choices, filter_to_client, filter_to_status, get_filter, save_filter, status_counts,
     FilterChoices, FilterToClient, FilterToStatus, GetFilter, SaveFilter, StatusCounts,
 };
+pub use journal::{get_journal, GetJournal};
 pub use operation::{
     attempt_log, edit_form, list_operations, operation_history, run_action, save_operation,
     AttemptLog, EditForm, ListOperations, OperationHistory, RunAction, SaveOperation,

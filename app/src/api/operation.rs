@@ -61,9 +61,11 @@ pub async fn run_action(
 
 /// The attempts of an operation (its error history), oldest first.
 #[server(endpoint = "operation_history", input = Postcard, output = Postcard)]
-pub async fn operation_history(id: i64) -> Result<Vec<crate::types::AttemptRow>, AppError> {
+pub async fn operation_history(
+    id: i64,
+) -> Result<crate::types::journal::OperationHistory, AppError> {
     let (services, actor) = super::context::caller().await?;
-    Ok(services.list_attempts(&actor, id).await?)
+    Ok(services.operation_history(&actor, id).await?)
 }
 
 /// One attempt and its log (secrets were masked when it was written).

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Dialect, SqlStore};
+use super::sql::Sql;
 use super::{JournalEntry, JournalRow, StoreResult};
 use crate::types::Timestamp;
 use futures_util::TryStreamExt;
@@ -14,6 +15,21 @@ use tokio::sync::mpsc;
 const JOURNAL_SELECT: &str =
     "SELECT id, at, user_name, action, object, object_id, detail FROM journal";
 
+/// What the journal page is narrowed to; `None` fields do not narrow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalFilter {
+    /// Who (exactly).
+    pub user: Option<String>,
+    /// The kind of object (`runningoperation`, `processing`, `session`, ...).
+    pub object: Option<String>,
+    /// One object (with `object`).
+    pub object_id: Option<i64>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Rows with a smaller id only: the next page.
+    pub before: Option<i64>,
+}
+
 /// The journal of changes.
 #[async_trait]
 pub trait Journal: Send + Sync {
@@ -21,6 +37,12 @@ pub trait Journal: Send + Sync {
     async fn insert_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
     /// Journal rows about one object, oldest first.
     async fn list_journal(&self, object: &str, object_id: i64) -> StoreResult<Vec<JournalRow>>;
+    /// Up to `limit` journal rows matching `filter`, newest first, from below `filter.before`.
+    async fn journal_page(
+        &self,
+        filter: &JournalFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<JournalRow>>;
     /// Every journal row, oldest first, sent to `sink` as the database yields them; stops
     /// early, without an error, when the receiver is gone. Returns how many rows were sent.
     async fn export_journal(&self, sink: mpsc::Sender<JournalRow>) -> StoreResult<u64>;
@@ -96,6 +118,36 @@ where
         .bind(object_id)
         .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(journal_row::<D>).collect()
+    }
+
+    async fn journal_page(
+        &self,
+        filter: &JournalFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<JournalRow>> {
+        let mut sql = Sql::new::<D>(format!("{JOURNAL_SELECT} WHERE TRUE"));
+        if let Some(user) = &filter.user {
+            sql.push(" AND user_name = ").push_bind(user.as_str());
+        }
+        if let Some(object) = &filter.object {
+            sql.push(" AND object = ").push_bind(object.as_str());
+        }
+        if let Some(id) = filter.object_id {
+            sql.push(" AND object_id = ").push_bind(id);
+        }
+        if let Some(from) = filter.from {
+            sql.push(" AND at >= ").push_bind(from.0);
+        }
+        if let Some(to) = filter.to {
+            sql.push(" AND at <= ").push_bind(to.0);
+        }
+        if let Some(before) = filter.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = sql.query().fetch_all(&self.pool).await?;
         rows.iter().map(journal_row::<D>).collect()
     }
 

@@ -55,6 +55,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "circuit",
         sql: include_str!("../../../migrations/sqlite/0009_circuit.sql"),
     },
+    Migration {
+        version: 10,
+        name: "journal_page",
+        sql: include_str!("../../../migrations/sqlite/0010_journal_page.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -103,6 +108,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "circuit",
         sql: include_str!("../../../migrations/postgres/0009_circuit.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "journal_page",
+        sql: include_str!("../../../migrations/postgres/0010_journal_page.sql"),
     },
 ];
 

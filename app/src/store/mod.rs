@@ -63,7 +63,7 @@ use crate::types::{
 pub use alerts::{AlertDelivery, AlertHook, AlertOutcome, Alerts};
 pub use circuits::{CircuitChange, Circuits};
 pub use counts::{Counts, StatusCount};
-pub use journal::Journal;
+pub use journal::{Journal, JournalFilter};
 pub use list::OperationList;
 pub use operations::Operations;
 pub use queue::Queue;

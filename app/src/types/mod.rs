@@ -8,6 +8,7 @@ pub mod circuit;
 pub mod dossier;
 pub mod error;
 pub mod filter;
+pub mod journal;
 pub mod lang;
 pub mod operation;
 pub mod page;

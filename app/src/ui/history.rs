@@ -6,13 +6,19 @@ use leptos::prelude::*;
 use super::sync_view::Erase;
 use super::{ready, staff_page};
 use crate::api::{attempt_log, operation_history};
-use crate::types::{AttemptRow, Lang};
+use crate::types::journal::OperationHistory;
+use crate::types::{AttemptRow, Lang, Timestamp};
 
 /// `/operation/:id`: the attempts of one operation.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
-    staff_page("history", operation_history, |id, rows, lang| {
-        view! { <Attempts id rows lang/> }.erase()
+    staff_page("history", operation_history, |id, history, lang| {
+        let timeline = timeline(&history);
+        view! {
+            <Attempts id rows=history.attempts lang/>
+            <Timeline entries=timeline lang/>
+        }
+        .erase()
     })
 }
 
@@ -66,6 +72,84 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// One moment of an operation's timeline: an attempt's start and end, or a journal row.
+struct Moment {
+    at: Timestamp,
+    who: String,
+    what: String,
+    href: Option<String>,
+}
+
+/// The attempts and the journal rows of a history, oldest first (at one instant: the journal
+/// row, then the attempt it started).
+fn timeline(history: &OperationHistory) -> Vec<Moment> {
+    let mut moments: Vec<(Timestamp, u8, Moment)> = history
+        .journal
+        .iter()
+        .map(|j| {
+            let what = if j.detail.is_empty() {
+                j.action.clone()
+            } else {
+                format!("{}: {}", j.action, j.detail)
+            };
+            (
+                j.at,
+                0,
+                Moment {
+                    at: j.at,
+                    who: j.user.clone(),
+                    what,
+                    href: None,
+                },
+            )
+        })
+        .collect();
+    for a in &history.attempts {
+        let mut what = format!("attempt #{} → {}", a.id, a.outcome.raw());
+        if let Some(message) = &a.error_message {
+            what.push_str(": ");
+            what.push_str(message);
+        }
+        moments.push((
+            a.createdate,
+            1,
+            Moment {
+                at: a.createdate,
+                who: "engine".into(),
+                what,
+                href: Some(format!("/attempt/{}", a.id)),
+            },
+        ));
+    }
+    moments.sort_by_key(|(at, order, _)| (*at, *order));
+    moments.into_iter().map(|(_, _, m)| m).collect()
+}
+
+/// The timeline: attempts and journal rows interleaved, oldest first.
+#[component]
+fn Timeline(entries: Vec<Moment>, lang: Lang) -> impl IntoView {
+    view! {
+        <h2>{lang.pick("Хронология", "Timeline")}</h2>
+        <ol class="timeline" id="timeline">
+            {entries
+                .into_iter()
+                .map(|m| view! {
+                    <li>
+                        <time>{m.at.format()}</time>
+                        " "
+                        <span class="who">{m.who}</span>
+                        " "
+                        {match m.href {
+                            Some(href) => leptos::either::Either::Left(view! { <a href=href>{m.what}</a> }),
+                            None => leptos::either::Either::Right(m.what),
+                        }}
+                    </li>
+                })
+                .collect_view()}
+        </ol>
     }
 }
 

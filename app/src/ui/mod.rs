@@ -19,6 +19,7 @@ mod dossier;
 mod edit;
 mod filter;
 mod history;
+mod journal;
 mod login;
 mod operations;
 mod sync_view;
@@ -39,6 +40,7 @@ pub use client::ClientPage;
 pub use dossier::{DossierPage, DossierPageProps};
 pub use edit::EditPage;
 pub use history::{HistoryPage, LogPage};
+pub use journal::JournalPage;
 pub use login::LoginPage;
 pub use operations::OperationsPage;
 
@@ -87,6 +89,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/tasks/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Task }) ssr=SsrMode::Async/>
                 <Route path=path!("/modules/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Module }) ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
+                <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
             </FlatRoutes>
         </Router>
     }

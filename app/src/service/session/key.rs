@@ -45,7 +45,9 @@ impl Services {
                 return Err(error.into());
             }
         };
-        self.open_session(&user, lang, false, None).await
+        let opened = self.open_session(&user, lang, false, None).await?;
+        self.journal_login(&user, "login key", addr).await?;
+        Ok(opened)
     }
 
     /// Registers a one-time login key for user `name` (`session.newkey`): admins only; the key

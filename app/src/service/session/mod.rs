@@ -15,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{internal, Actor, Denied, Services};
-use crate::store::{SessionRecord, StoreError, UserRecord};
+use crate::store::{JournalEntry, SessionRecord, StoreError, UserRecord};
 use crate::types::{AppError, FieldError, Lang, Level, SessionInfo, Timestamp};
 
 pub use key::{LOGIN_KEY_MILLIS, MIN_KEY_CHARS};
@@ -157,6 +157,30 @@ impl Services {
         };
         self.store.insert_session(&record).await?;
         Ok((token, session_info(&record)))
+    }
+
+    /// Journals a login of `user` (`how`: by password or key) from `addr`.
+    async fn journal_login(
+        &self,
+        user: &UserRecord,
+        how: &str,
+        addr: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let detail = match addr {
+            Some(addr) => format!("{how}, from {addr}"),
+            None => how.to_owned(),
+        };
+        let entry = JournalEntry {
+            at: self.now(),
+            user_id: Some(user.id),
+            user_name: user.name.clone(),
+            action: "session.login".into(),
+            object: "user".into(),
+            object_id: Some(user.id),
+            detail,
+        };
+        self.store.insert_journal(&entry).await?;
+        Ok(())
     }
 
     /// When a session opened `now` ends: after the configured lifetime; an `su` session that has

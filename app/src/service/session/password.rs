@@ -86,7 +86,9 @@ impl Services {
         addr: Option<&str>,
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let user = self.check_password(name, password, addr).await?;
-        self.open_session(&user, lang, false, None).await
+        let opened = self.open_session(&user, lang, false, None).await?;
+        self.journal_login(&user, "password", addr).await?;
+        Ok(opened)
     }
 
     /// The hash of a new password, computed in its turn with the logins' checks.

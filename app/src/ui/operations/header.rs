@@ -39,6 +39,8 @@ pub(super) fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                 {label}
             </button>
             <a class="nav" href="/dashboard">{lang.pick("Панель", "Dashboard")}</a>
+            {(info.level == crate::types::Level::Admin)
+                .then(|| view! { <a class="nav" href="/journal">{lang.pick("Журнал", "Journal")}</a> })}
             <span class="who">{format!("{} ({})", info.user, info.level.raw())}</span>
             <select
                 class="lang"
