@@ -131,7 +131,7 @@ test('selected rows are started, stopped and given tasks with a result per row',
   await page.getByRole('button', { name: 'Stop' }).click();
   await expect(page.locator(`.results li[data-id="${failed}"]`)).toHaveAttribute('data-ok', 'true');
   await expect(page.locator(`tr[data-id="${failed}"] [data-status]`)).toHaveAttribute('data-status', 'manual');
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(page.locator('.results li[data-ok="true"]')).toHaveCount(2);
   await page.screenshot({ path: info.outputPath('start-results.png'), fullPage: true });
 });

@@ -572,20 +572,25 @@ async fn a_successful_run_finishes_the_operation_and_the_service_follows() {
     assert!(log.contains("\"intname\":\"open\""), "{log}");
 }
 
-/// A module and `n` operations on `n` services of one client; returns (module, ops).
+/// A module and `n` operations on `n` services of three clients; returns (module, ops).
 async fn many_operations(services: &Services, module: ModuleInput, n: usize) -> (i64, Vec<i64>) {
     let admin = Actor::command_line();
     let module = services.add_module(&admin, &module).await.expect("module");
-    let client = services
-        .add_client(&admin, "Client", None)
-        .await
-        .expect("client");
+    let mut clients = Vec::new();
+    for c in 0..3 {
+        clients.push(
+            services
+                .add_client(&admin, &format!("Client {c}"), None)
+                .await
+                .expect("client"),
+        );
+    }
     let mut ops = Vec::new();
     for i in 0..n {
         let item = services
             .add_item(
                 &admin,
-                client,
+                clients[i % 3],
                 module,
                 "vds",
                 &format!("vm{i}.example"),

@@ -23,11 +23,11 @@ pub async fn set_module_paused(module: i64, pause: bool, back: String) -> Result
     } else {
         services.resume_module(&actor, module).await?;
     }
-    let back = if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
-        back
-    } else {
-        "/".to_owned()
-    };
+    // Back to the list or a module's page, nowhere else.
+    let module_page = back
+        .strip_prefix("/modules/")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    let back = if module_page { back } else { "/".to_owned() };
     leptos_axum::redirect(&back);
     Ok(())
 }

@@ -7,10 +7,10 @@
 //! started (`module`), answered HTTP 5xx, or its exact error (type and message) is repeating
 //! across operations. When `failures` different operations of one module fail module-level
 //! within `window_secs` (the module's settings, 5 in 60 s by default; 0 never opens) with no
-//! success of the module in between, its circuit **opens**. An error that belongs to one
-//! operation (a bad domain name: its own message, and one operation) never opens it, however
-//! often that operation fails. Counted per node, in memory: with several nodes, each opens it on
-//! what it saw.
+//! success of the module in between, its circuit **opens** (the operations must be of more than
+//! one client). An error that belongs to one operation (a bad domain name: its own message, and
+//! one operation; or a `value`/`exists`/`missed` error) never opens it, however often it repeats.
+//! Counted per node, in memory: with several nodes, each opens it on what it saw.
 //!
 //! **Open.** The engine claims nothing of the module until [`FIRST_PROBE_MS`] have passed, then
 //! one operation, the **probe** (the circuit is `probing` meanwhile). A probe that succeeds
@@ -69,6 +69,26 @@ pub fn is_module_level(error_type: &str, message: &str) -> bool {
         || (error_type == "http" && message.contains(" answered 5"))
 }
 
+/// Whether an error type says the operation's own data is wrong (BILLmanager's `value`,
+/// `exists`, `missed`): never the module's fault.
+pub fn is_operation_specific(error_type: &str) -> bool {
+    matches!(error_type, "value" | "exists" | "missed")
+}
+
+/// Whether a failed probe says the module is still failing (reopen the circuit) rather than
+/// that it answered about the probe's own operation (the module works: close it). `reason` is
+/// why the circuit opened, whose error repeating means the same outage.
+pub fn probe_still_failing(error_type: &str, message: &str, reason: &str) -> bool {
+    if is_operation_specific(error_type) {
+        return false;
+    }
+    let head: String = format!("{error_type}: {message}")
+        .chars()
+        .take(100)
+        .collect();
+    is_module_level(error_type, message) || reason.contains(&head)
+}
+
 /// The wait before the next probe after `probes` failed ones in a row.
 pub fn probe_wait(probes: i64) -> i64 {
     let doublings = u32::try_from(probes.clamp(0, 16)).unwrap_or(16);
@@ -79,7 +99,11 @@ pub fn probe_wait(probes: i64) -> i64 {
 struct Failure {
     at: i64,
     operation_id: i64,
+    client_id: i64,
     module_level: bool,
+    /// Its error type says the operation's own data is wrong (`value`, `exists`, `missed`):
+    /// never the module's fault, however often it repeats.
+    operation_specific: bool,
     /// Its error type and message.
     error: String,
 }
@@ -116,23 +140,33 @@ impl CircuitWatch {
         while recent.len() > 4 * usize::try_from(needed).unwrap_or(usize::MAX).min(10_000) {
             recent.pop_front();
         }
-        let distinct = |keep: &dyn Fn(&Failure) -> bool| {
-            let mut ids: Vec<i64> = recent
+        // Different operations, of more than one client: one client's orders (five services
+        // with bad names) must not stop a module for everyone.
+        let spread = |keep: &dyn Fn(&Failure) -> bool| {
+            let mut ops: Vec<i64> = recent
                 .iter()
                 .filter(|f| keep(f))
                 .map(|f| f.operation_id)
                 .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.len() as i64
+            let mut clients: Vec<i64> = recent
+                .iter()
+                .filter(|f| keep(f))
+                .map(|f| f.client_id)
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            clients.sort_unstable();
+            clients.dedup();
+            ops.len() as i64 >= needed && clients.len() as i64 >= needed.min(2)
         };
         let last = recent.back().map(|f| f.error.clone()).unwrap_or_default();
+        let last_own = recent.back().is_some_and(|f| f.operation_specific);
         let seconds = window_ms / 1000;
-        let reason = if distinct(&|f| f.module_level) >= needed {
+        let reason = if spread(&|f| f.module_level) {
             Some(format!(
                 "{needed} operations failed within {seconds} s: {last}"
             ))
-        } else if distinct(&|f| f.error == last) >= needed {
+        } else if !last_own && spread(&|f| f.error == last) {
             Some(format!(
                 "the same error on {needed} operations within {seconds} s: {last}"
             ))
@@ -302,6 +336,16 @@ impl Services {
                         .await?
                         .into_iter()
                         .find(|c| c.module_id == module_id);
+                    let error_type = finish.error_type.as_deref().unwrap_or("");
+                    let message = finish.error_message.as_deref().unwrap_or("");
+                    let reason = circuit
+                        .as_ref()
+                        .and_then(|c| c.reason.as_deref())
+                        .unwrap_or("");
+                    if !probe_still_failing(error_type, message, reason) {
+                        // The module answered about the operation itself: it works again.
+                        return self.close_circuit(module_id, claim).await;
+                    }
                     let probes = circuit.map_or(0, |c| c.probes) + 1;
                     let change = CircuitChange {
                         state: CircuitState::Open,
@@ -346,7 +390,9 @@ impl Services {
                 let failure = Failure {
                     at: now.0,
                     operation_id: claim.operation_id,
+                    client_id: claim.client_id,
                     module_level: is_module_level(error_type, message),
+                    operation_specific: is_operation_specific(error_type),
                     error: cut(&format!("{error_type}: {message}")),
                 };
                 let rule = self.circuit_rule(module_id).await?;
@@ -398,7 +444,7 @@ impl Services {
 
     async fn close_circuit(&self, module_id: i64, probe: &Claim) -> Result<(), StoreError> {
         let now = self.now();
-        let detail = format!("probe #{} succeeded", probe.operation_id);
+        let detail = format!("probe #{} reached the module", probe.operation_id);
         let entry = engine_entry(now, "processing.circuit.close", module_id, &detail);
         let from = [CircuitState::Open, CircuitState::Probing];
         if self
@@ -442,11 +488,14 @@ fn engine_entry(at: Timestamp, action: &str, module_id: i64, detail: &str) -> Jo
 mod tests {
     use super::*;
 
+    /// A failure of operation `operation_id`, of client `operation_id % 3` (several clients).
     fn failure(at: i64, operation_id: i64, module_level: bool, error: &str) -> Failure {
         Failure {
             at,
             operation_id,
+            client_id: operation_id % 3,
             module_level,
+            operation_specific: error.starts_with("value:"),
             error: error.into(),
         }
     }
@@ -533,6 +582,31 @@ mod tests {
                 .failed(1, (0, 60_000), failure(70_001, 6, true, "e"))
                 .is_none(),
             "0 never opens"
+        );
+    }
+
+    #[test]
+    fn one_clients_failing_orders_never_open_it() {
+        let watch = CircuitWatch::default();
+        for op in 0..10 {
+            let mut f = failure(op, op, true, "connect: refused");
+            f.client_id = 7;
+            assert!(
+                watch.failed(1, (3, 60_000), f).is_none(),
+                "one client, {op} operations"
+            );
+        }
+    }
+
+    #[test]
+    fn a_probe_answered_about_its_own_operation_closes_it() {
+        let reason = "the same error on 5 operations within 60 s: client: connection refused";
+        assert!(probe_still_failing("client", "connection refused", reason));
+        assert!(probe_still_failing("timeout", "no answer", reason));
+        assert!(!probe_still_failing("value", "bad domain name", reason));
+        assert!(
+            !probe_still_failing("quota", "disk full", reason),
+            "a different error: it answers"
         );
     }
 

@@ -78,7 +78,17 @@ fn parse(form: &JournalForm) -> Result<JournalFilter, Vec<FieldError>> {
         parsed
     };
     let from = time("from", &form.from);
-    let to = time("to", &form.to);
+    // "To" a day, a minute or a second takes all of it.
+    let to = time("to", &form.to).map(|t| {
+        let typed = form.to.trim();
+        let rest = match typed.len() {
+            10 => 86_400_000 - 1,
+            16 => 60_000 - 1,
+            19 => 999,
+            _ => 0,
+        };
+        Timestamp(t.0 + rest)
+    });
     if errors.is_empty() {
         Ok(JournalFilter {
             user,
@@ -194,6 +204,17 @@ mod tests {
         };
         let filter = parse(&fine).expect("fine");
         assert_eq!(filter.user.as_deref(), Some("admin"));
+        let day = JournalForm {
+            from: "2026-12-01".into(),
+            to: "2026-12-01".into(),
+            ..JournalForm::default()
+        };
+        let filter = parse(&day).expect("a day");
+        assert_eq!(
+            filter.to.unwrap().0 - filter.from.unwrap().0,
+            86_400_000 - 1,
+            "to a day takes all of it"
+        );
         assert!(filter.from.is_some() && filter.to.is_none() && filter.object.is_none());
     }
 }

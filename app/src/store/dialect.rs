@@ -57,8 +57,9 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     const COMPACT_COUNTS: Option<&'static str>;
 
     /// Run first in the transaction that compacts the charts' rollups ([`super::rollups`]), so
-    /// that one compaction runs at a time: SQLite takes its write lock, PostgreSQL an advisory
-    /// lock (nodes compacting at once would each fold the same minutes into an hour).
+    /// that one compaction runs at a time: SQLite takes its write lock (no row back),
+    /// PostgreSQL tries an advisory lock and answers whether it got it (nodes compacting at
+    /// once would each fold the same minutes into an hour; one that does not get it skips).
     const ROLLUP_LOCK: &'static str;
     /// Folds up to 10,000 rows of `attempt_rollup_delta` into `attempt_rollup`'s minutes in
     /// one statement (run again while it changes anything); `None` where the triggers update

@@ -76,7 +76,9 @@ where
     for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Decode<'q, D> + Type<D>,
     for<'a> &'a str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
 {
     async fn attempts_by_hour(&self, since: Timestamp) -> StoreResult<Vec<AttemptHour>> {
         let rows = sqlx::query(
@@ -150,7 +152,13 @@ where
     async fn compact_rollups(&self, now: Timestamp) -> StoreResult<u64> {
         let _gate = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(D::ROLLUP_LOCK).execute(&mut *tx).await?;
+        let locked = match sqlx::query(D::ROLLUP_LOCK).fetch_optional(&mut *tx).await? {
+            Some(row) => row.try_get::<bool, _>(0)?,
+            None => true,
+        };
+        if !locked {
+            return Ok(0);
+        }
         let mut changed = 0;
         if let Some(fold) = D::FOLD_ATTEMPT_DELTAS {
             // In steps; a backlog beyond this many steps is left for the next run.

@@ -159,13 +159,10 @@ impl Services {
         Ok((token, session_info(&record)))
     }
 
-    /// Journals a login of `user` (`how`: by password or key) from `addr`.
-    async fn journal_login(
-        &self,
-        user: &UserRecord,
-        how: &str,
-        addr: Option<&str>,
-    ) -> Result<(), AuthError> {
+    /// Journals a login of `user` (`how`: by password or key) from `addr`. The session exists
+    /// already (and a login key is spent): a row that cannot be written is logged, and the
+    /// login stands.
+    async fn journal_login(&self, user: &UserRecord, how: &str, addr: Option<&str>) {
         let detail = match addr {
             Some(addr) => format!("{how}, from {addr}"),
             None => how.to_owned(),
@@ -179,8 +176,9 @@ impl Services {
             object_id: Some(user.id),
             detail,
         };
-        self.store.insert_journal(&entry).await?;
-        Ok(())
+        if let Err(error) = self.store.insert_journal(&entry).await {
+            tracing::warn!(%error, user = %user.name, "journaling a login failed");
+        }
     }
 
     /// When a session opened `now` ends: after the configured lifetime; an `su` session that has

@@ -87,7 +87,7 @@ impl Services {
     ) -> Result<(SessionToken, SessionInfo), AuthError> {
         let user = self.check_password(name, password, addr).await?;
         let opened = self.open_session(&user, lang, false, None).await?;
-        self.journal_login(&user, "password", addr).await?;
+        self.journal_login(&user, "password", addr).await;
         Ok(opened)
     }
 
