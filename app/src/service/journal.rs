@@ -209,9 +209,9 @@ mod tests {
             to: "2026-12-01".into(),
             ..JournalForm::default()
         };
-        let filter = parse(&day).expect("a day");
+        let whole_day = parse(&day).expect("a day");
         assert_eq!(
-            filter.to.unwrap().0 - filter.from.unwrap().0,
+            whole_day.to.unwrap().0 - whole_day.from.unwrap().0,
             86_400_000 - 1,
             "to a day takes all of it"
         );
