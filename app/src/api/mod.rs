@@ -6,6 +6,7 @@
 //! decoders keep the WASM bundle small. `login` and `logout` take an ordinary form post, so that
 //! their forms work before (and without) the WASM.
 
+pub mod alert;
 pub mod chart;
 pub mod circuit;
 pub mod client;
@@ -15,6 +16,9 @@ pub mod journal;
 pub mod operation;
 pub mod session;
 
+pub use alert::{
+    add_alert_hook, alert_hooks, delete_alert_hook, AddAlertHook, AlertHooks, DeleteAlertHook,
+};
 pub use chart::{get_dashboard, GetDashboard};
 pub use circuit::{set_module_paused, troubled_circuits, SetModulePaused, TroubledCircuits};
 pub use client::{

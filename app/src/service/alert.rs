@@ -52,16 +52,7 @@ impl From<AlertError> for AppError {
     }
 }
 
-/// A hook as listed: never its secret, and its URL cut to scheme and host (a Slack webhook's
-/// path is its password).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HookView {
-    pub id: i64,
-    pub url: String,
-    pub signed: bool,
-    pub events: String,
-    pub created_at: Timestamp,
-}
+pub use crate::types::alert::HookView;
 
 /// When a module's failures make a burst: `failures` failed attempts within `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

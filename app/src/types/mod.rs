@@ -2,6 +2,7 @@
 //! filters, pages, sessions, reference data and the error type that crosses the wire.
 //! Nothing here touches a database, axum or the server side of leptos.
 
+pub mod alert;
 pub mod attempt;
 pub mod chart;
 pub mod circuit;

@@ -12,6 +12,7 @@
 //! `all(feature = "hydrate", target_arch = "wasm32")`: a workspace build unifies `hydrate` into
 //! the server's `app` too, where such calls would panic during server rendering.
 
+mod alerts;
 mod chart;
 mod circuit;
 mod client;
@@ -35,6 +36,7 @@ use sync_view::Erase;
 use crate::types::dossier::Subject;
 use crate::types::{AppError, Lang, TimeUnit, Timestamp};
 
+pub use alerts::AlertsPage;
 pub use chart::DashboardPage;
 pub use client::ClientPage;
 pub use dossier::{DossierPage, DossierPageProps};
@@ -90,6 +92,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/modules/:id") view=|| DossierPage(DossierPageProps { subject: Subject::Module }) ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
+                <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
             </FlatRoutes>
         </Router>
     }

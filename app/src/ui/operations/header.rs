@@ -40,7 +40,10 @@ pub(super) fn Header(info: SessionInfo, live: Live) -> impl IntoView {
             </button>
             <a class="nav" href="/dashboard">{lang.pick("Панель", "Dashboard")}</a>
             {(info.level == crate::types::Level::Admin)
-                .then(|| view! { <a class="nav" href="/journal">{lang.pick("Журнал", "Journal")}</a> })}
+                .then(|| view! {
+                    <a class="nav" href="/journal">{lang.pick("Журнал", "Journal")}</a>
+                    <a class="nav" href="/alerts">{lang.pick("Оповещения", "Alerts")}</a>
+                })}
             <span class="who">{format!("{} ({})", info.user, info.level.raw())}</span>
             <select
                 class="lang"
