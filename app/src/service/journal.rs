@@ -3,7 +3,7 @@
 //! the journal). Admins only, as the journal's export.
 
 use super::{internal, Actor, Denied, Services};
-use crate::store::{JournalFilter, StoreError};
+use crate::store::{JournalFilter, JournalRow, StoreError};
 use crate::types::journal::{object_href, JournalForm, JournalLine, JournalPage, OperationHistory};
 use crate::types::{AppError, FieldError, FieldReason, Timestamp};
 
@@ -103,6 +103,24 @@ fn parse(form: &JournalForm) -> Result<JournalFilter, Vec<FieldError>> {
     }
 }
 
+/// A stored journal row as the pages show it; `linked`: with a link to its object's page.
+fn line(row: JournalRow, linked: bool) -> JournalLine {
+    JournalLine {
+        href: if linked {
+            object_href(&row.object, row.object_id)
+        } else {
+            None
+        },
+        id: row.id,
+        at: row.at,
+        user: row.user_name,
+        action: row.action,
+        object: row.object,
+        object_id: row.object_id,
+        detail: row.detail,
+    }
+}
+
 impl Services {
     /// Operation `operation_id`'s attempts and the journal rows about it; staff only.
     pub async fn operation_history(
@@ -116,16 +134,7 @@ impl Services {
             .list_journal("runningoperation", operation_id)
             .await?
             .into_iter()
-            .map(|r| JournalLine {
-                href: None,
-                id: r.id,
-                at: r.at,
-                user: r.user_name,
-                action: r.action,
-                object: r.object,
-                object_id: r.object_id,
-                detail: r.detail,
-            })
+            .map(|row| line(row, false))
             .collect();
         Ok(OperationHistory { attempts, journal })
     }
@@ -151,19 +160,7 @@ impl Services {
         };
         Ok(JournalPage {
             form,
-            rows: rows
-                .into_iter()
-                .map(|r| JournalLine {
-                    href: object_href(&r.object, r.object_id),
-                    id: r.id,
-                    at: r.at,
-                    user: r.user_name,
-                    action: r.action,
-                    object: r.object,
-                    object_id: r.object_id,
-                    detail: r.detail,
-                })
-                .collect(),
+            rows: rows.into_iter().map(|row| line(row, true)).collect(),
             next,
             now: self.now(),
         })
