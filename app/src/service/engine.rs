@@ -137,11 +137,15 @@ impl Services {
             object_id: None,
             detail: String::new(),
         };
+        // The circuits first: a failure that opens its module's circuit does so before its
+        // finish frees the module's slot, so no claim slips in between.
+        for (run, finish) in runs.iter().zip(&finishes) {
+            self.circuit_after(&run.claim, finish).await;
+        }
         let applied = self.store.finish_attempts(&finishes, &entry).await?;
         for ((run, finish), applied) in runs.iter().zip(&finishes).zip(&applied) {
             if *applied {
                 self.alert_on(run, finish).await;
-                self.circuit_after(&run.claim, finish).await;
             }
         }
         let ids: Vec<i64> = runs
