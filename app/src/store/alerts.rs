@@ -143,6 +143,7 @@ where
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
+            tx.rollback().await?;
             return Ok(false);
         }
         Self::journal(&mut *tx, &Self::with_id(entry, id)).await?;
@@ -194,6 +195,7 @@ where
         .fetch_all(&mut *tx)
         .await?;
         if ids.is_empty() {
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let mut sql = Sql::new::<D>("UPDATE alert_outbox SET next_attempt_at = ");

@@ -191,6 +191,7 @@ where
         .fetch_all(&mut *tx)
         .await?;
         if modules.is_empty() {
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let running: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
@@ -248,6 +249,7 @@ where
             }
         }
         if ids.is_empty() {
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let prefix = format!(
@@ -466,6 +468,7 @@ where
             .filter(|(_, token)| !keep.contains(token))
             .collect();
         if expired.is_empty() {
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let error_id = Self::error_message_id(&mut tx, message).await?;

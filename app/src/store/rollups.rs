@@ -157,6 +157,7 @@ where
             None => true,
         };
         if !locked {
+            tx.rollback().await?;
             return Ok(0);
         }
         let mut changed = 0;
