@@ -2,12 +2,14 @@
 
 mod support;
 
+use app::service::failure::fingerprint;
 use app::service::Actor;
 use app::store::rollups::{AttemptHour, QueueHour, HOUR_MS, ROLLUP_KEEP_MS};
 use app::store::{
-    JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields, SessionRecord,
-    Store, StoreError, UserRecord,
+    GroupQuery, JournalEntry, ModuleRecord, NewAttempt, NewClient, NewItem, OperationFields,
+    SessionRecord, Store, StoreError, UserRecord,
 };
+use app::types::failure::FailureMark;
 use app::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, OperationState, TaskKind};
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
@@ -1368,7 +1370,13 @@ fn finish(claim: &Claim, at: i64, next: AfterAttempt) -> Finish {
         error_message: failed.then(|| "Not enough disk space".to_owned()),
         log: "module output".into(),
         next,
+        failure: failed.then(|| fingerprint(claim.module_id, "quota", "Not enough disk space")),
     }
+}
+
+/// The fingerprint a rescue gives an interrupted attempt of module `module_id`.
+fn interrupted(module_id: i64) -> FailureMark {
+    fingerprint(module_id, "interrupted", "interrupted")
 }
 
 async fn a_claim_takes_due_operations_up_to_the_module_cap(db: &TestDb) {
@@ -1473,13 +1481,14 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
         .rescue_expired(
             Timestamp(T0.0 + 2_000),
             "interrupted",
-            std::slice::from_ref(&first.token)
+            std::slice::from_ref(&first.token),
+            &interrupted,
         )
         .await
         .unwrap()
         .is_empty());
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[])
+        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[], &interrupted)
         .await
         .unwrap();
     assert_eq!(rescued, vec![ops[0]]);
@@ -1574,7 +1583,7 @@ async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
     );
     // Renewed to T0+15s: not expired at T0+12s.
     assert!(s
-        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[])
+        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[], &interrupted)
         .await
         .unwrap()
         .is_empty());
@@ -2088,7 +2097,7 @@ async fn the_attempt_rollup_agrees_with_the_attempts(db: &TestDb) {
     .await
     .expect("finish");
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[])
+        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[], &interrupted)
         .await
         .expect("rescue");
     assert_eq!(rescued, vec![claims[1].operation_id]);
@@ -2379,7 +2388,323 @@ async fn the_journal_pages_newest_first_narrowed_by_user_object_and_time(db: &Te
         .all(|r| r.object == "runningoperation" && r.object_id == Some(2)));
 }
 
+/// Claims every due operation (a few at a time, as the module's cap allows) and fails each
+/// with the message `message_of` gives its id, due again in a day.
+async fn fail_due(s: &dyn Store, at: i64, message_of: impl Fn(i64) -> String) {
+    loop {
+        let claims = s
+            .claim_operations(&claim_at("node-a", 10, at, 30_000))
+            .await
+            .expect("claim");
+        if claims.is_empty() {
+            return;
+        }
+        let finishes: Vec<Finish> = claims
+            .iter()
+            .map(|claim| {
+                let message = message_of(claim.operation_id);
+                Finish {
+                    error_message: Some(message.clone()),
+                    failure: Some(fingerprint(claim.module_id, "connect", &message)),
+                    ..finish(
+                        claim,
+                        at,
+                        AfterAttempt::Retry {
+                            next_run_at: Timestamp(at + 86_400_000),
+                            manual: false,
+                            task: None,
+                        },
+                    )
+                }
+            })
+            .collect();
+        s.finish_attempts(&finishes, &entry("finish", "runningoperation", None))
+            .await
+            .expect("finish");
+    }
+}
+
+/// Each group's (key, operations, clients) as the store keeps them, sorted by key.
+async fn kept_groups(s: &dyn Store, at: i64) -> Vec<(String, i64, i64)> {
+    let mut kept: Vec<(String, i64, i64)> = s
+        .failure_groups(&GroupQuery {
+            key: None,
+            limit: 100,
+            since: Timestamp(at),
+            hours: 1,
+        })
+        .await
+        .expect("groups")
+        .into_iter()
+        .map(|g| (g.key, g.operations, g.clients))
+        .collect();
+    kept.sort();
+    kept
+}
+
+/// The same, counted row by row through the list's `failure` filter.
+async fn counted_groups(s: &dyn Store, keys: &[String]) -> Vec<(String, i64, i64)> {
+    let mut counted = Vec::new();
+    for key in keys {
+        let rows = s
+            .list_operations(&ListQuery {
+                filter: OperationFilter {
+                    failure: Some(key.clone()),
+                    ..OperationFilter::default()
+                },
+                page_size: 1000,
+                ..ListQuery::default()
+            })
+            .await
+            .expect("list");
+        let clients: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.client_id).collect();
+        if !rows.is_empty() {
+            counted.push((key.clone(), rows.len() as i64, clients.len() as i64));
+        }
+    }
+    counted.sort();
+    counted
+}
+
+async fn the_failure_groups_agree_with_a_count_of_the_operations(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 5).await;
+    // A second client with two operations of the same module.
+    let other = s
+        .insert_client(
+            &NewClient {
+                name: "Client B".into(),
+                email: None,
+                created: T0,
+            },
+            &entry("add", "account", None),
+        )
+        .await
+        .expect("client");
+    let mut theirs = Vec::new();
+    for i in 0..2 {
+        let item = s
+            .insert_item(
+                &NewItem {
+                    client_id: other,
+                    module_id: module,
+                    itemtype: "vds".into(),
+                    name: format!("b{i}.example"),
+                    status: ItemStatus::Ordered,
+                    created: T0,
+                },
+                &entry("add", "item", None),
+            )
+            .await
+            .expect("item");
+        theirs.push(
+            s.insert_operation(
+                &fields(item, other, module),
+                OperationState::Waiting,
+                T0,
+                &entry("add", "runningoperation", None),
+            )
+            .await
+            .expect("operation"),
+        );
+    }
+    // Six operations fail with one refusal (addresses differ), one with a full disk.
+    let quota_op = ops[4];
+    fail_due(s, T0.0, |id| {
+        if id == quota_op {
+            "Not enough disk space".into()
+        } else {
+            format!("connect to 10.0.0.{id}:1500 refused")
+        }
+    })
+    .await;
+    let refused = fingerprint(module, "connect", "connect to 10.9.9.9:80 refused").key;
+    let quota = fingerprint(module, "connect", "Not enough disk space").key;
+    let keys = vec![refused.clone(), quota.clone()];
+    let mut expected = vec![(refused.clone(), 6, 2), (quota.clone(), 1, 1)];
+    expected.sort();
+    assert_eq!(kept_groups(s, T0.0).await, expected);
+    assert_eq!(counted_groups(s, &keys).await, expected);
+    let group = s
+        .failure_groups(&GroupQuery {
+            key: Some(refused.clone()),
+            limit: 1,
+            since: Timestamp(T0.0),
+            hours: 2,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(group.template, "connect to <address> refused");
+    assert!(
+        group.sample.starts_with("connect to 10.0.0."),
+        "{}",
+        group.sample
+    );
+    assert_eq!(group.per_hour, vec![6, 0], "six failures in the first hour");
+    assert_eq!((group.first_seen, group.last_seen), (T0, T0));
+    // The second client's operations: one is deleted, the other succeeds; a third
+    // operation fails again an hour later, now with the full disk.
+    assert!(s
+        .delete_operation(
+            theirs[0],
+            T0,
+            &entry("delete", "runningoperation", Some(theirs[0]))
+        )
+        .await
+        .unwrap());
+    let later = T0.0 + 3_600_000;
+    for id in [theirs[1], ops[0]] {
+        assert!(s
+            .request_start(
+                id,
+                Timestamp(later),
+                &entry("start", "runningoperation", Some(id))
+            )
+            .await
+            .unwrap());
+    }
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, later, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2);
+    for claim in &claims {
+        let done = if claim.operation_id == theirs[1] {
+            finish(claim, later, AfterAttempt::Done { item_status: None })
+        } else {
+            Finish {
+                error_message: Some("Not enough disk space".into()),
+                failure: Some(fingerprint(module, "connect", "Not enough disk space")),
+                ..finish(
+                    claim,
+                    later,
+                    AfterAttempt::Retry {
+                        next_run_at: Timestamp(later + 3_600_000),
+                        manual: false,
+                        task: None,
+                    },
+                )
+            }
+        };
+        s.finish_attempts(&[done], &entry("finish", "runningoperation", None))
+            .await
+            .expect("finish");
+    }
+    let mut expected = vec![(refused.clone(), 3, 1), (quota.clone(), 2, 1)];
+    expected.sort();
+    assert_eq!(kept_groups(s, T0.0).await, expected);
+    assert_eq!(counted_groups(s, &keys).await, expected);
+    // Folding changes no count, and leaves nothing to fold.
+    assert!(s.compact_failures(Timestamp(later)).await.expect("fold") > 0);
+    assert_eq!(kept_groups(s, T0.0).await, expected);
+    assert_eq!(
+        s.compact_failures(Timestamp(later)).await.expect("again"),
+        0
+    );
+    let group = s
+        .failure_groups(&GroupQuery {
+            key: Some(quota.clone()),
+            limit: 1,
+            since: Timestamp(T0.0),
+            hours: 2,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(group.per_hour, vec![1, 1]);
+    assert_eq!(group.last_seen, Timestamp(later));
+    // Most operations first.
+    let order: Vec<String> = s
+        .failure_groups(&GroupQuery {
+            key: None,
+            limit: 10,
+            since: Timestamp(later),
+            hours: 0,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.key)
+        .collect();
+    assert_eq!(order, vec![refused.clone(), quota.clone()]);
+    // The group's operations, in id order, a page at a time.
+    let first = s.failure_group_operations(&refused, 0, 2).await.unwrap();
+    let rest = s
+        .failure_group_operations(&refused, first[1], 10)
+        .await
+        .unwrap();
+    assert_eq!([first, rest].concat(), vec![ops[1], ops[2], ops[3]]);
+    // One task for the group, linked from each operation; asked again, the same task.
+    let task = s
+        .create_group_task(
+            &refused,
+            TaskKind::Setup,
+            "group",
+            &entry("taskcreate", "runningoperation", None),
+        )
+        .await
+        .unwrap()
+        .expect("a group with operations");
+    assert!(task.created);
+    assert_eq!((task.linked, task.had_task), (3, 0));
+    for id in [ops[1], ops[2], ops[3]] {
+        let op = s.get_operation(id).await.unwrap().unwrap();
+        assert_eq!(op.task_id, Some(task.task_id));
+    }
+    let again = s
+        .create_group_task(
+            &refused,
+            TaskKind::Setup,
+            "group",
+            &entry("taskcreate", "runningoperation", None),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.task_id, again.created, again.linked, again.had_task),
+        (task.task_id, false, 0, 3)
+    );
+    let groups = s
+        .failure_groups(&GroupQuery {
+            key: Some(refused.clone()),
+            limit: 1,
+            since: Timestamp(later),
+            hours: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(groups[0].task_id, Some(task.task_id));
+    assert!(s
+        .create_group_task(
+            &"0".repeat(16),
+            TaskKind::Setup,
+            "none",
+            &entry("taskcreate", "runningoperation", None)
+        )
+        .await
+        .unwrap()
+        .is_none());
+    // Failures per hour older than two days are forgotten by a fold.
+    s.compact_failures(Timestamp(later + 3 * 24 * 3_600_000))
+        .await
+        .unwrap();
+    let group = s
+        .failure_groups(&GroupQuery {
+            key: Some(quota.clone()),
+            limit: 1,
+            since: Timestamp(T0.0),
+            hours: 2,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((group.per_hour, group.operations), (vec![0, 0], 2));
+}
+
 on_both_databases!(
+    the_failure_groups_agree_with_a_count_of_the_operations,
     the_journal_pages_newest_first_narrowed_by_user_object_and_time,
     an_open_circuit_gives_one_probe_and_a_paused_module_none,
     the_attempt_rollup_agrees_with_the_attempts,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::failure::fingerprint;
 use super::Services;
 use crate::store::{JournalEntry, ModuleRecord, StatusCount, StoreError};
 pub use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
@@ -196,7 +197,9 @@ impl Services {
     pub async fn rescue_expired(&self, keep: &[String]) -> Result<Vec<i64>, EngineError> {
         let ids = self
             .store
-            .rescue_expired(self.now(), INTERRUPTED, keep)
+            .rescue_expired(self.now(), INTERRUPTED, keep, &|module_id| {
+                fingerprint(module_id, "interrupted", INTERRUPTED)
+            })
             .await?;
         if !ids.is_empty() {
             tracing::warn!(
@@ -319,6 +322,13 @@ fn decide(run: &FinishedRun, now: Timestamp, jitter: f64) -> Finish {
         error_message: message.map(str::to_owned),
         log: log.to_owned(),
         next,
+        // Failures and interruptions join a group; a stop keeps the one the operation had.
+        failure: match (outcome, error_type, message) {
+            (AttemptOutcome::Error | AttemptOutcome::Interrupted, Some(kind), Some(message)) => {
+                Some(fingerprint(claim.module_id, kind, message))
+            }
+            _ => None,
+        },
     };
     match &run.result {
         RunResult::Ok { log } => base(

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod dossier;
 pub mod engine;
 pub mod export;
+pub mod failure;
 pub mod filter;
 pub mod item;
 pub mod journal;

@@ -61,6 +61,9 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// PostgreSQL tries an advisory lock and answers whether it got it (nodes compacting at
     /// once would each fold the same minutes into an hour; one that does not get it skips).
     const ROLLUP_LOCK: &'static str;
+    /// The same for the fold of the failure groups' deltas ([`super::failures`]): two nodes
+    /// folding at once would each wait on the rows the other took.
+    const FAILURE_LOCK: &'static str;
     /// Folds up to 10,000 rows of `attempt_rollup_delta` into `attempt_rollup`'s minutes in
     /// one statement (run again while it changes anything); `None` where the triggers update
     /// the minutes themselves.

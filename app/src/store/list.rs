@@ -157,6 +157,11 @@ where
         if let Some(min) = filter.min_trycount {
             qb.push(" AND o.trycount >= ").push_bind(min);
         }
+        if let Some(key) = &filter.failure {
+            qb.push(" AND o.failure_id = (SELECT id FROM failure_group WHERE key = ")
+                .push_bind(key.as_str())
+                .push(")");
+        }
         if let Some(text) = filter.error_text.as_deref().filter(|t| !t.is_empty()) {
             match error_ids {
                 // No message contains the text: nothing matches.

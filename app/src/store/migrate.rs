@@ -60,6 +60,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "journal_page",
         sql: include_str!("../../../migrations/sqlite/0010_journal_page.sql"),
     },
+    Migration {
+        version: 11,
+        name: "failure_group",
+        sql: include_str!("../../../migrations/sqlite/0011_failure_group.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -113,6 +118,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "journal_page",
         sql: include_str!("../../../migrations/postgres/0010_journal_page.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "failure_group",
+        sql: include_str!("../../../migrations/postgres/0011_failure_group.sql"),
     },
 ];
 

@@ -13,6 +13,7 @@
 //! | [`alerts`] | [`Alerts`] | alert webhooks and the outbox of their deliveries |
 //! | [`circuits`] | [`Circuits`] | processing modules' circuit breakers and the rule that opens them |
 //! | [`rollups`] | [`Rollups`] | what the charts draw: attempts and the queue per module per hour |
+//! | [`failures`] | [`Failures`] | failure groups: one per fingerprint, their counts kept by the database |
 //! | [`schema`] | [`Schema`] | migrations and the planner's statistics |
 //! | [`seed`] | [`Seed`] | demo data and test set-up |
 //! | `fixtures` | `Fixtures` | bulk inserts for benchmarks (feature `fixtures`, not in [`Store`]) |
@@ -35,6 +36,7 @@ pub mod alerts;
 pub mod circuits;
 pub mod counts;
 pub mod dialect;
+pub mod failures;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod journal;
@@ -63,6 +65,7 @@ use crate::types::{
 pub use alerts::{AlertDelivery, AlertHook, AlertOutcome, Alerts};
 pub use circuits::{CircuitChange, Circuits};
 pub use counts::{Counts, StatusCount};
+pub use failures::{Failures, GroupQuery, GroupTask};
 pub use journal::{Journal, JournalFilter};
 pub use list::OperationList;
 pub use operations::Operations;
@@ -88,6 +91,7 @@ pub trait Store:
     + Alerts
     + Circuits
     + Rollups
+    + Failures
     + Seed
     + 'static
 {
@@ -105,6 +109,7 @@ impl<T> Store for T where
         + Alerts
         + Circuits
         + Rollups
+        + Failures
         + Seed
         + 'static
 {
@@ -113,8 +118,8 @@ impl<T> Store for T where
 /// The store's traits, for calling them on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        Circuits, Counts, Journal, OperationList, Operations, Queue, Reference, Rollups, Schema,
-        Seed, Sessions, Store,
+        Circuits, Counts, Failures, Journal, OperationList, Operations, Queue, Reference, Rollups,
+        Schema, Seed, Sessions, Store,
     };
 }
 

@@ -87,6 +87,7 @@ impl Dialect for Postgres {
     // A node that finds another compacting skips its turn (rather than wait past the
     // statement limit behind a long fold).
     const ROLLUP_LOCK: &'static str = "SELECT pg_try_advisory_xact_lock(727002)";
+    const FAILURE_LOCK: &'static str = "SELECT pg_try_advisory_xact_lock(727003)";
     // As the counts: taken and summed in one statement, upserted in key order; at most 10,000
     // deltas a statement, so that a backlog (a bulk load) folds in steps within the statement
     // time limit.

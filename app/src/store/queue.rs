@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::sql::{parse_with, Sql};
 use super::{ChangeListener, JournalEntry, StoreResult};
+use crate::types::failure::FailureMark;
 use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
 use crate::types::{Intname, Timestamp};
 
@@ -45,6 +46,7 @@ pub trait Queue: Send + Sync {
         now: Timestamp,
         message: &str,
         keep: &[String],
+        mark_of: &(dyn Fn(i64) -> FailureMark + Send + Sync),
     ) -> StoreResult<Vec<i64>>;
     /// Tells every node listening (PostgreSQL `NOTIFY`); SQLite has one node: nothing to do.
     async fn notify(&self, payload: &str) -> StoreResult<()>;
@@ -348,22 +350,33 @@ where
                         Some(text) => Some(Self::error_message_id(&mut tx, text).await?),
                         None => None,
                     };
-                    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                    let group_id = match &f.failure {
+                        Some(mark) => Some(Self::failure_group_id(&mut tx, mark, f.at).await?),
+                        None => None,
+                    };
+                    let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
                         "UPDATE operation SET state = 'error', manual = (manual OR $1), next_run_at = $2, \
                          last_error = COALESCE($3, last_error), last_error_id = COALESCE($4, last_error_id), \
+                         failure_id = COALESCE($5, failure_id), \
                          lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
-                         run_requested = FALSE, stop_requested = FALSE, updated_at = $5 \
-                         WHERE id = $6 AND attempt_token = $7 AND state = 'running' RETURNING item_id, task_id",
+                         run_requested = FALSE, stop_requested = FALSE, updated_at = $6 \
+                         WHERE id = $7 AND attempt_token = $8 AND state = 'running' \
+                         RETURNING item_id, task_id, client_id",
                     )
                     .bind(*manual)
                     .bind(next_run_at.0)
                     .bind(f.error_message.as_deref())
                     .bind(error_id)
+                    .bind(group_id)
                     .bind(f.at.0)
                     .bind(f.operation_id)
                     .bind(&f.token)
                     .fetch_optional(&mut *tx)
                     .await?;
+                    if let (Some((_, _, client_id)), Some(group_id)) = (row, group_id) {
+                        Self::count_failure(&mut tx, group_id, client_id, f.at).await?;
+                    }
+                    let row = row.map(|(item_id, task_id, _)| (item_id, task_id));
                     if let (Some((item_id, None)), Some((kind, comment))) = (row, task) {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO task (operation_id, item_id, kind, status, comment, created_at) \
@@ -447,6 +460,7 @@ where
         now: Timestamp,
         message: &str,
         keep: &[String],
+        mark_of: &(dyn Fn(i64) -> FailureMark + Send + Sync),
     ) -> StoreResult<Vec<i64>> {
         let _gate = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
@@ -456,16 +470,16 @@ where
             sqlx::query(prelude).execute(&mut *tx).await?;
         }
         let skip_locked = D::SKIP_LOCKED;
-        let expired: Vec<(i64, String)> = sqlx::query_as(&format!(
-            "SELECT id, attempt_token FROM operation \
+        let expired: Vec<(i64, String, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT id, attempt_token, module_id, client_id FROM operation \
              WHERE state = 'running' AND lease_expires_at < $1 ORDER BY id{skip_locked}"
         ))
         .bind(now.0)
         .fetch_all(&mut *tx)
         .await?;
-        let expired: Vec<(i64, String)> = expired
+        let expired: Vec<(i64, String, i64, i64)> = expired
             .into_iter()
-            .filter(|(_, token)| !keep.contains(token))
+            .filter(|(_, token, _, _)| !keep.contains(token))
             .collect();
         if expired.is_empty() {
             tx.rollback().await?;
@@ -473,7 +487,16 @@ where
         }
         let error_id = Self::error_message_id(&mut tx, message).await?;
         let mut rescued = Vec::with_capacity(expired.len());
-        for (id, token) in expired {
+        let mut groups: HashMap<i64, i64> = HashMap::new();
+        for (id, token, module_id, client_id) in expired {
+            let group_id = match groups.get(&module_id) {
+                Some(&group) => group,
+                None => {
+                    let group = Self::failure_group_id(&mut tx, &mark_of(module_id), now).await?;
+                    groups.insert(module_id, group);
+                    group
+                }
+            };
             sqlx::query(
                 "UPDATE attempt SET outcome = 'interrupted', finished_at = $1, error_type = 'interrupted', \
                  error_message = $2 WHERE token = $3 AND outcome = 'running'",
@@ -486,12 +509,13 @@ where
             let done = sqlx::query(
                 "UPDATE operation SET state = 'error', next_run_at = $1, lease_owner = NULL, \
                  lease_expires_at = NULL, attempt_token = NULL, stop_requested = FALSE, \
-                 last_error = $2, last_error_id = $3, updated_at = $1 \
-                 WHERE id = $4 AND attempt_token = $5 AND state = 'running'",
+                 last_error = $2, last_error_id = $3, failure_id = $4, updated_at = $1 \
+                 WHERE id = $5 AND attempt_token = $6 AND state = 'running'",
             )
             .bind(now.0)
             .bind(message)
             .bind(error_id)
+            .bind(group_id)
             .bind(id)
             .bind(&token)
             .execute(&mut *tx)
@@ -499,6 +523,7 @@ where
             .rows_affected()
                 == 1;
             if done {
+                Self::count_failure(&mut tx, group_id, client_id, now).await?;
                 rescued.push(id);
             }
         }

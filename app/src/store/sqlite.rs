@@ -82,6 +82,8 @@ impl Dialect for Sqlite {
     const ROLLUP_LOCK: &'static str =
         "UPDATE processing_module SET max_running = max_running WHERE id = -1";
     const FOLD_ATTEMPT_DELTAS: Option<&'static str> = None;
+    const FAILURE_LOCK: &'static str =
+        "UPDATE processing_module SET max_running = max_running WHERE id = -1";
 
     /// One node: nobody else to tell.
     async fn notify(_pool: &Pool<Sqlite>, _payload: &str) -> StoreResult<()> {

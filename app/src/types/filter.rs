@@ -22,6 +22,9 @@ pub struct OperationFilter {
     pub min_trycount: Option<i64>,
     /// Text contained in the last error's message (case-insensitive).
     pub error_text: Option<String>,
+    /// The failure group of the last failure (its key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl OperationFilter {
@@ -162,11 +165,13 @@ pub struct FilterForm {
     pub mintrycount: String,
     #[serde(default)]
     pub errortext: String,
+    #[serde(default)]
+    pub failure: String,
 }
 
 impl FilterForm {
     /// The form's fields by their API names, in the order a form shows them.
-    pub fn fields(&self) -> [(&'static str, &str); 13] {
+    pub fn fields(&self) -> [(&'static str, &str); 14] {
         [
             ("id", &self.id),
             ("intname", &self.intname),
@@ -181,6 +186,7 @@ impl FilterForm {
             ("cdateto", &self.cdateto),
             ("mintrycount", &self.mintrycount),
             ("errortext", &self.errortext),
+            ("failure", &self.failure),
         ]
     }
 
@@ -201,6 +207,7 @@ impl FilterForm {
             cdateto: text("cdateto"),
             mintrycount: text("mintrycount"),
             errortext: text("errortext"),
+            failure: text("failure"),
         }
     }
 
@@ -226,6 +233,7 @@ impl FilterForm {
             cdateto: f.created_to.map(Timestamp::format).unwrap_or_default(),
             mintrycount: num(f.min_trycount),
             errortext: f.error_text.clone().unwrap_or_default(),
+            failure: f.failure.clone().unwrap_or_default(),
         }
     }
 
@@ -306,6 +314,13 @@ impl FilterForm {
             FieldReason::NotANumber,
             |r| r.parse().ok(),
         );
+        let failure = read(
+            &mut errors,
+            "failure",
+            &self.failure,
+            FieldReason::Unknown,
+            |r| super::failure::is_failure_key(r).then(|| r.to_owned()),
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -323,6 +338,7 @@ impl FilterForm {
             created_to,
             min_trycount,
             error_text: non_empty(&self.errortext).map(str::to_owned),
+            failure,
         })
     }
 }

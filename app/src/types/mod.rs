@@ -8,6 +8,7 @@ pub mod chart;
 pub mod circuit;
 pub mod dossier;
 pub mod error;
+pub mod failure;
 pub mod filter;
 pub mod journal;
 pub mod lang;

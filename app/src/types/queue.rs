@@ -134,6 +134,9 @@ pub struct Finish {
     /// The module's output tail, secrets already masked.
     pub log: String,
     pub next: AfterAttempt,
+    /// The failure's fingerprint: the operation joins its group (failed and interrupted
+    /// attempts; a stop keeps the group it was in).
+    pub failure: Option<super::failure::FailureMark>,
 }
 
 /// What becomes of an operation after an attempt.

@@ -508,6 +508,9 @@ async fn rescuer(shared: Arc<Shared>) {
         if let Err(error) = shared.services.compact_counts().await {
             tracing::warn!(%error, "folding the operation counts failed");
         }
+        if let Err(error) = shared.services.compact_failures().await {
+            tracing::warn!(%error, "folding the failure groups' counts failed");
+        }
         tokio::time::sleep(interval).await;
     }
 }
