@@ -1739,7 +1739,180 @@ async fn the_journal_page_is_for_admins_and_the_history_interleaves_its_rows(db:
     assert!(history.attempts.is_empty());
 }
 
+async fn failures_group_by_fingerprint_and_a_whole_group_is_acted_on_by_admins(db: &TestDb) {
+    use app::service::engine::{FinishedRun, RunResult};
+    use app::service::failure::FailureError;
+    use app::types::failure::FailureAction;
+    let svc = db.services();
+    let a = admin();
+    let (client, module, mut items) = world(&svc).await;
+    let other = svc.add_client(&a, "Contoso", None).await.expect("client");
+    for n in 0..2 {
+        items.push(
+            svc.add_item(
+                &a,
+                other,
+                module,
+                "vds",
+                &format!("c{n}.example"),
+                ItemStatus::Ordered,
+            )
+            .await
+            .expect("item"),
+        );
+    }
+    let mut ops = Vec::new();
+    for item in &items {
+        ops.push(
+            svc.create_operation(&a, &open(*item))
+                .await
+                .expect("create"),
+        );
+    }
+    // Four fail with the panel refusing (each its own address), one with its own bad value.
+    let mut failed = 0;
+    while failed < ops.len() {
+        let claims = svc
+            .claim_operations("node-a", 10, std::time::Duration::from_secs(30))
+            .await
+            .expect("claim");
+        assert!(!claims.is_empty());
+        let runs: Vec<FinishedRun> = claims
+            .iter()
+            .map(|claim| FinishedRun {
+                claim: claim.clone(),
+                max_tries: 5,
+                result: RunResult::Failed {
+                    error_type: if claim.operation_id == ops[0] {
+                        "value"
+                    } else {
+                        "connect"
+                    }
+                    .into(),
+                    message: if claim.operation_id == ops[0] {
+                        "domain \"vm0.example\" is taken".into()
+                    } else {
+                        format!(
+                            "connect to 10.0.{}.1:1500: Connection refused",
+                            claim.operation_id
+                        )
+                    },
+                    log: String::new(),
+                },
+            })
+            .collect();
+        failed += runs.len();
+        svc.finish_runs(&runs).await.expect("finish");
+    }
+    let reader = actor_with(Level::Readonly, None);
+    let groups = svc.failure_groups(&reader).await.expect("groups");
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    let refused = &groups[0];
+    assert_eq!(
+        (
+            refused.operations,
+            refused.clients,
+            refused.error_type.as_str()
+        ),
+        (4, 2, "connect")
+    );
+    assert_eq!(refused.template, "connect to <address>: Connection refused");
+    assert_eq!(refused.module_name, "VMmanager");
+    assert_eq!(refused.per_hour.iter().sum::<i64>(), 4);
+    assert_eq!(refused.per_hour.len(), 24);
+    assert_eq!(groups[1].template, "domain \"<value>\" is taken");
+    assert_eq!((groups[1].operations, groups[1].clients), (1, 1));
+    // Clients see no groups; ids are checked before they are looked up.
+    assert!(matches!(
+        svc.failure_groups(&actor_with(Level::User, Some(client)))
+            .await,
+        Err(FailureError::Denied(_))
+    ));
+    assert!(matches!(
+        svc.failure_group(&reader, "'; DROP TABLE operation; --")
+            .await,
+        Err(FailureError::BadKey(_))
+    ));
+    assert!(matches!(
+        svc.failure_group(&reader, &"0".repeat(16)).await,
+        Err(FailureError::NotFound(_))
+    ));
+    // The list narrowed to the group shows its four operations.
+    let page = svc
+        .list_operations(
+            &reader,
+            ListQuery {
+                filter: OperationFilter {
+                    failure: Some(refused.key.clone()),
+                    ..OperationFilter::default()
+                },
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .expect("list");
+    let mut listed: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+    listed.sort();
+    assert_eq!(listed, ops[1..].to_vec());
+    // Only admins act; one task for the group, linked from each of its operations.
+    let keys = vec![refused.key.clone()];
+    assert!(matches!(
+        svc.act_on_failure_groups(&reader, &keys, FailureAction::TaskCreate)
+            .await,
+        Err(FailureError::Denied(_))
+    ));
+    let summary = svc
+        .act_on_failure_groups(&a, &keys, FailureAction::TaskCreate)
+        .await
+        .expect("task");
+    assert_eq!(summary.done, 4);
+    let task = summary.task_id.expect("a task");
+    for id in &ops[1..] {
+        let op = svc.store().get_operation(*id).await.unwrap().unwrap();
+        assert_eq!(op.task_id, Some(task), "operation {id}");
+    }
+    let again = svc
+        .act_on_failure_groups(&a, &keys, FailureAction::TaskCreate)
+        .await
+        .expect("again");
+    assert_eq!((again.done, again.task_id), (0, Some(task)));
+    assert_eq!(again.skipped, vec![("has_task".to_owned(), 4)]);
+    // Stop all, then start all: every operation of the group, and nothing else.
+    let stopped = svc
+        .act_on_failure_groups(&a, &keys, FailureAction::Stop)
+        .await
+        .expect("stop");
+    assert_eq!(stopped.done, 4);
+    let started = svc
+        .act_on_failure_groups(&a, &keys, FailureAction::Start)
+        .await
+        .expect("start");
+    assert_eq!((started.done, started.skipped.len()), (4, 0));
+    let untouched = svc.store().get_operation(ops[0]).await.unwrap().unwrap();
+    assert_eq!(untouched.task_id, None);
+    let journal = svc
+        .store()
+        .list_journal("runningoperation", ops[1])
+        .await
+        .expect("journal");
+    let actions: Vec<&str> = journal.iter().map(|r| r.action.as_str()).collect();
+    for action in [
+        "runningoperation.failures.taskcreate",
+        "runningoperation.stop",
+        "runningoperation.start",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    // An unknown group among the ids refuses the whole call before anything is done.
+    let mixed = vec![refused.key.clone(), "f".repeat(16)];
+    assert!(matches!(
+        svc.act_on_failure_groups(&a, &mixed, FailureAction::Stop).await,
+        Err(FailureError::NotFound(key)) if key == "f".repeat(16)
+    ));
+}
+
 on_both_databases!(
+    failures_group_by_fingerprint_and_a_whole_group_is_acted_on_by_admins,
     the_journal_page_is_for_admins_and_the_history_interleaves_its_rows,
     status_counts_cover_every_status_and_a_click_narrows_the_saved_filter,
     pausing_and_resuming_a_module_is_for_admins_and_journaled,

@@ -702,3 +702,85 @@ async fn logins_are_slowed_down_after_failures() {
         "{blocked}"
     );
 }
+
+#[tokio::test]
+async fn failure_groups_are_listed_filtered_and_acted_on_through_the_api() {
+    use app::service::engine::{FinishedRun, RunResult};
+    let api = api().await;
+    // The waiting and the failed operation are run, and both fail with the panel refusing.
+    let claims = api
+        .services
+        .claim_operations("node-a", 10, std::time::Duration::from_secs(30))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2);
+    let runs: Vec<FinishedRun> = claims
+        .iter()
+        .map(|claim| FinishedRun {
+            claim: claim.clone(),
+            max_tries: 5,
+            result: RunResult::Failed {
+                error_type: "connect".into(),
+                message: format!(
+                    "connect to 10.0.0.{}:1500 failed: Connection refused <&>",
+                    claim.operation_id
+                ),
+                log: String::new(),
+            },
+        })
+        .collect();
+    api.services.finish_runs(&runs).await.expect("finish");
+    let list = every_format(&api, &format!("func=runningoperation.failures&{BOSS}")).await;
+    insta::assert_snapshot!("failures", list);
+    let json: serde_json::Value = serde_json::from_str(
+        &api.get(&format!("func=runningoperation.failures&{BOSS}&out=sjson"))
+            .await,
+    )
+    .expect("json");
+    let elems = json["doc"]["elem"].as_array().expect("rows");
+    // Each module is its own group: the template is the same, the fingerprint is not.
+    assert_eq!(elems.len(), 2, "{json}");
+    let key = elems[0]["id"]["$"].as_str().expect("id").to_owned();
+    assert_eq!(key.len(), 16);
+    // The list narrowed to one group, and the group actions by id.
+    let filtered = api
+        .get(&format!(
+            "func=runningoperation&{BOSS}&filter=on&failure={key}&out=sjson"
+        ))
+        .await;
+    let filtered: serde_json::Value = serde_json::from_str(&filtered).expect("json");
+    assert_eq!(filtered["doc"]["elem"].as_array().map(Vec::len), Some(1));
+    for (name, query) in [
+        (
+            "failures_taskcreate",
+            format!("func=runningoperation.failures.taskcreate&{BOSS}&elid={key}"),
+        ),
+        (
+            "failures_stop_unknown",
+            format!("func=runningoperation.failures.stop&{BOSS}&elid={key},%20ffffffffffffffff"),
+        ),
+        (
+            "failures_start_bad_id",
+            format!("func=runningoperation.failures.start&{BOSS}&elid=1%3Cscript%3E"),
+        ),
+        (
+            "failures_stop_readonly",
+            format!("func=runningoperation.failures.stop&authinfo=viewer:long-password&elid={key}"),
+        ),
+        (
+            "failures_list_client",
+            "func=runningoperation.failures&authinfo=cl:long-password".to_owned(),
+        ),
+    ] {
+        let body = api.get(&format!("{query}&out=xml")).await;
+        check_parses("xml", &body);
+        insta::assert_snapshot!(name, body);
+    }
+    let stop = api
+        .get(&format!(
+            "func=runningoperation.failures.stop&{BOSS}&elid={key}&out=sjson"
+        ))
+        .await;
+    let stop: serde_json::Value = serde_json::from_str(&stop).expect("json");
+    assert_eq!(stop["doc"]["done"]["$"], "1", "{stop}");
+}

@@ -5,6 +5,7 @@
 //! object it serves; the parameter readers and error shapes they share are here too.
 
 mod account;
+mod failure;
 mod filter;
 mod history;
 mod item;
@@ -29,6 +30,10 @@ pub enum Func {
     Start,
     Stop,
     TaskCreate,
+    /// `runningoperation.failures`: the failure groups.
+    Failures,
+    /// `runningoperation.failures.start|stop|taskcreate` on the groups in `elid`.
+    FailuresAct(app::types::failure::FailureAction),
     /// `runningoperation.errorhistory`: the attempts of the operation in `elid`.
     ErrorHistory,
     /// `errorhistory.showlog`: the log of the attempt in `elid`.
@@ -67,6 +72,16 @@ impl Func {
             "runningoperation.start" => Func::Start,
             "runningoperation.stop" => Func::Stop,
             "runningoperation.taskcreate" => Func::TaskCreate,
+            "runningoperation.failures" => Func::Failures,
+            "runningoperation.failures.start" => {
+                Func::FailuresAct(app::types::failure::FailureAction::Start)
+            }
+            "runningoperation.failures.stop" => {
+                Func::FailuresAct(app::types::failure::FailureAction::Stop)
+            }
+            "runningoperation.failures.taskcreate" => {
+                Func::FailuresAct(app::types::failure::FailureAction::TaskCreate)
+            }
             "runningoperation.errorhistory" => Func::ErrorHistory,
             "errorhistory.showlog" => Func::ShowLog,
             "runningoperation.filter" => Func::Filter,
@@ -253,6 +268,8 @@ async fn run(func: Func, call: &Call<'_>, actor: &Actor) -> Outcome {
             operation::act(func, call, actor).await
         }
         Func::SetFilter => operation::set_filter(call, actor).await,
+        Func::Failures => failure::list(call, actor).await,
+        Func::FailuresAct(action) => failure::act(call, actor, action).await,
         Func::GotoServer => operation::goto_server(call, actor).await,
         Func::Filter => filter::filter(call, actor).await,
         Func::ErrorHistory => history::error_history(call, actor).await,
