@@ -1911,7 +1911,174 @@ async fn failures_group_by_fingerprint_and_a_whole_group_is_acted_on_by_admins(d
     ));
 }
 
+async fn a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node(db: &TestDb) {
+    use app::service::bulk::{BulkError, BATCH};
+    use app::types::bulk::{BulkAction, BulkState};
+    use std::time::Duration;
+    let svc = db.services();
+    let a = admin();
+    let (client, module, _) = world(&svc).await;
+    // 1,200 waiting operations and 3 running ones, all of one client.
+    let items: Vec<app::store::NewItem> = (0..1_203)
+        .map(|n| app::store::NewItem {
+            client_id: client,
+            module_id: module,
+            itemtype: "vds".into(),
+            name: format!("bulk{n}.example"),
+            status: ItemStatus::Ordered,
+            created: T0,
+        })
+        .collect();
+    db.fixtures.bulk_insert_items(&items).await.expect("items");
+    let listed = db.store.list_items(Some(client)).await.expect("items");
+    let operations: Vec<_> = listed
+        .iter()
+        .filter(|i| i.name.starts_with("bulk"))
+        .enumerate()
+        .map(|(n, i)| {
+            let fields = app::store::OperationFields {
+                intname: app::types::Intname::Open,
+                item_id: i.id,
+                client_id: client,
+                module_id: module,
+                itemtype: "vds".into(),
+                cdate: T0,
+                trycount: 0,
+                manual: false,
+                comment: String::new(),
+            };
+            let state = if n < 3 {
+                OperationState::Running
+            } else {
+                OperationState::Waiting
+            };
+            (fields, state, None)
+        })
+        .collect();
+    db.fixtures
+        .bulk_insert_operations(&operations)
+        .await
+        .expect("operations");
+    // Only admins ask; the job takes the caller's saved filter (this client).
+    let reader = actor_with(Level::Readonly, None);
+    assert!(matches!(
+        svc.start_bulk_job(&reader, BulkAction::Delete).await,
+        Err(BulkError::Operation(OperationError::Denied(_)))
+    ));
+    svc.save_operation_filter(
+        &a,
+        &OperationFilter {
+            client: Some(client),
+            ..OperationFilter::default()
+        },
+    )
+    .await
+    .expect("filter");
+    let job = svc
+        .start_bulk_job(&a, BulkAction::Delete)
+        .await
+        .expect("job");
+    assert_eq!(
+        (job.state, job.total, job.done),
+        (BulkState::Queued, 1_203, 0)
+    );
+    // Node A takes it and runs one batch, then dies.
+    let lease = Duration::from_secs(30);
+    let held = svc
+        .claim_bulk_job("node-a", lease, None)
+        .await
+        .expect("claim")
+        .expect("a job");
+    let first = svc
+        .run_bulk_batch(&held, "node-a", lease)
+        .await
+        .expect("batch");
+    assert!(!first.stop);
+    assert_eq!(first.job.handled(), i64::from(BATCH));
+    assert_eq!(first.job.skipped, vec![("running".to_owned(), 3)]);
+    assert_eq!(first.changed.len(), BATCH as usize - 3);
+    // Nobody else takes it while the lease holds; after it runs out node B goes on from the
+    // cursor, and node A's late batch writes nothing.
+    assert!(svc
+        .claim_bulk_job("node-b", lease, None)
+        .await
+        .unwrap()
+        .is_none());
+    db.clock.advance(31_000);
+    let taken = svc
+        .claim_bulk_job("node-b", lease, None)
+        .await
+        .unwrap()
+        .expect("taken over");
+    let late = svc
+        .run_bulk_batch(&held, "node-a", lease)
+        .await
+        .expect("late");
+    assert!(late.stop && late.changed.is_empty());
+    let last = loop {
+        let outcome = svc
+            .run_bulk_batch(&taken, "node-b", lease)
+            .await
+            .expect("batch");
+        if outcome.stop {
+            break outcome.job;
+        }
+    };
+    assert_eq!(last.state, BulkState::Done);
+    assert_eq!((last.done, last.handled()), (1_200, 1_203));
+    // Each operation deleted once, with its journal row naming the job.
+    let left = svc
+        .list_operations(&a, ListQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(left.total, 3, "the three running are left");
+    let journal = svc
+        .store()
+        .journal_page(
+            &app::store::JournalFilter {
+                object: Some("runningoperation".into()),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .await
+        .expect("journal");
+    let by_job = journal
+        .iter()
+        .filter(|r| {
+            r.action == "runningoperation.delete" && r.detail == format!("bulk job {}", job.id)
+        })
+        .count();
+    assert_eq!(by_job, 1_200);
+    // A cancelled job writes nothing more; a finished one cannot be cancelled.
+    let stop = svc
+        .queue_bulk_job(&a, BulkAction::Stop, &OperationFilter::default())
+        .await
+        .expect("job");
+    let held = svc
+        .claim_bulk_job("node-a", lease, Some(stop.id))
+        .await
+        .unwrap()
+        .expect("claim");
+    let cancelled = svc.cancel_bulk_job(&a, stop.id).await.expect("cancel");
+    assert_eq!(cancelled.state, BulkState::Cancelled);
+    let after = svc
+        .run_bulk_batch(&held, "node-a", lease)
+        .await
+        .expect("batch");
+    assert!(after.stop && after.changed.is_empty() && after.job.done == 0);
+    assert_eq!(
+        svc.cancel_bulk_job(&a, job.id).await.expect("over").state,
+        BulkState::Done
+    );
+    assert!(matches!(
+        svc.bulk_job(&a, 999_999).await,
+        Err(BulkError::NotFound(999_999))
+    ));
+}
+
 on_both_databases!(
+    a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node,
     failures_group_by_fingerprint_and_a_whole_group_is_acted_on_by_admins,
     the_journal_page_is_for_admins_and_the_history_interleaves_its_rows,
     status_counts_cover_every_status_and_a_click_narrows_the_saved_filter,

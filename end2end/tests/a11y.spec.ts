@@ -31,7 +31,8 @@ test('every staff page has no accessibility violation, light or dark', async ({ 
   await logIn(page);
   const pages = ['/', '/operation/102', '/operation/102/edit', '/new', '/clients/1', '/services/1',
     '/tasks/1', '/modules/1', '/dashboard', '/dashboard?window=7d', '/journal',
-    '/journal?object=runningoperation', '/alerts', '/alerts?failed=url'];
+    '/journal?object=runningoperation', '/alerts', '/alerts?failed=url', '/failures',
+    '/failures?did=start&done=3&skipped=running.1', '/failures?failed=access'];
   const attempt = await (async () => {
     await ready(page, '/operation/102');
     const link = page.locator('a[href^="/attempt/"]').first();

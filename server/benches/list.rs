@@ -1,7 +1,8 @@
 //! Benchmark of the legacy list (`func=runningoperation`, `p_cnt=100`): fills a fresh store with
 //! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
 //! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
-//! module and error text; the whole list exported as CSV (rows/s, peak memory); a metrics
+//! module, error text and failure group; the failures view and `runningoperation.failures`;
+//! the whole list exported as CSV (rows/s, peak memory); a metrics
 //! scrape; then requests per second over loopback with 8 keep-alive connections.
 //!
 //! `cargo bench -p server --bench list`; environment:
@@ -250,6 +251,32 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
             break;
         }
     }
+    // The failed operations in their failure groups (one per module and message), their
+    // counts folded as every node's rescuer does.
+    let grouped = Instant::now();
+    let mut in_groups = 0;
+    for m in 1..=MODULES {
+        for e in ERRORS {
+            let mark = app::service::failure::fingerprint(m, "connect", e);
+            in_groups += store
+                .bulk_group_failures(&mark, e, services.now())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let mut folds = 0;
+    while services
+        .compact_failures()
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
+        folds += 1;
+    }
+    println!(
+        "{in_groups} operations put in failure groups, counts folded in {folds} runs, in {:.1} s",
+        grouped.elapsed().as_secs_f64()
+    );
     if backend == "postgres" {
         // The steady state autovacuum keeps (visibility map set, so index-only scans stay so;
         // the folded deltas' dead rows gone).
@@ -257,7 +284,7 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
             .arg(url)
             .args([
                 "-qtAc",
-                "VACUUM ANALYZE operation, attempt_rollup, attempt_rollup_delta",
+                "VACUUM ANALYZE operation, attempt_rollup, attempt_rollup_delta, failure_group, failure_client, failure_hour, failure_delta",
             ])
             .status();
     }
@@ -297,6 +324,13 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         ("status=error", "status=error".to_owned()),
         ("module", "processingmodule=3".to_owned()),
         ("error text", "errortext=disk+space".to_owned()),
+        (
+            "failure group",
+            format!(
+                "failure={}",
+                app::service::failure::fingerprint(3, "connect", ERRORS[2]).key
+            ),
+        ),
     ];
     for (name, filter) in filters {
         // Save the filter once (as an admin would), then list with it.
@@ -358,6 +392,38 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     times.sort();
     println!(
         "metrics scrape (render /metrics): p50 {} ms, p99 {} ms",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+    // The failures view and `runningoperation.failures`: every group with its counts and
+    // sparkline, read from the kept counts.
+    let mut times = Vec::with_capacity(iterations);
+    let mut groups = 0;
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let view = services
+            .failures_view(&Actor::command_line())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        times.push(t.elapsed());
+        groups = view.groups.len();
+    }
+    times.sort();
+    println!(
+        "failures view ({groups} groups): p50 {} ms, p99 {} ms",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+    let query = format!("func=runningoperation.failures&auth={sid}&out=JSONdata");
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        call(&router, &query).await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "func=runningoperation.failures: p50 {} ms, p99 {} ms",
         ms(percentile(&times, 0.5)),
         ms(percentile(&times, 0.99))
     );

@@ -88,6 +88,12 @@ enum Command {
         /// The window of `--alert-burst-failures`, in minutes.
         #[arg(long, env = "BILLOPS_ALERT_BURST_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1440))]
         alert_burst_minutes: u64,
+        /// Operations a bulk job handles per batch (one transaction each).
+        #[arg(long, env = "BILLOPS_BULK_BATCH", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5000))]
+        bulk_batch: u32,
+        /// Milliseconds between two batches of a bulk job.
+        #[arg(long, env = "BILLOPS_BULK_PAUSE_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=60000))]
+        bulk_pause_ms: u64,
     },
     /// Create or update the database schema (every other subcommand does this first too).
     Migrate,
@@ -132,6 +138,25 @@ enum Command {
         #[command(subcommand)]
         command: ServiceCommand,
     },
+    /// One action on every current operation the filter flags match, as a bulk job: in
+    /// batches, each one transaction with its journal rows; a progress bar on a terminal.
+    Operations {
+        #[command(subcommand)]
+        command: OperationsCommand,
+    },
+}
+
+/// `billops operations ACTION [filter flags]`.
+#[derive(Debug, Subcommand)]
+enum OperationsCommand {
+    /// Run each once now (even if manual); running ones and switched-off modules' are left.
+    Start(crate::bulk::FilterArgs),
+    /// Stop each: automatic restarts off, a running module terminated.
+    Stop(crate::bulk::FilterArgs),
+    /// Open an employee task for each that has none.
+    Taskcreate(crate::bulk::FilterArgs),
+    /// Take each off the current list (running ones are left).
+    Delete(crate::bulk::FilterArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,11 +345,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_listen,
             alert_burst_failures,
             alert_burst_minutes,
+            bulk_batch,
+            bulk_pause_ms,
         } => {
             let config = EngineConfig {
                 workers,
                 lease: Duration::from_secs(lease_secs),
                 grace: Duration::from_secs(grace_secs),
+                bulk_pause: Duration::from_millis(bulk_pause_ms),
                 ..EngineConfig::default()
             };
             let tls = match (tls_cert, tls_key) {
@@ -337,6 +365,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let hours = i64::try_from(session_hours).unwrap_or(720);
             let services = services
+                .with_bulk_batch(bulk_batch)
                 .with_session_lifetime(hours * 3_600_000)
                 .with_burst_rule(BurstRule {
                     failures: usize::try_from(alert_burst_failures).unwrap_or(usize::MAX),
@@ -366,6 +395,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { program, admin } => demo(&services, &actor, &program, &admin).await,
+        Command::Operations { command } => {
+            use app::types::bulk::BulkAction;
+            let (action, filter) = match &command {
+                OperationsCommand::Start(f) => (BulkAction::Start, f),
+                OperationsCommand::Stop(f) => (BulkAction::Stop, f),
+                OperationsCommand::Taskcreate(f) => (BulkAction::TaskCreate, f),
+                OperationsCommand::Delete(f) => (BulkAction::Delete, f),
+            };
+            crate::bulk::run(&services, action, filter).await
+        }
         Command::User {
             command:
                 UserCommand::Add {

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod billmgr;
+pub mod bulk;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -453,3 +453,47 @@ fn the_same_commands_work_on_postgres() {
         .status
         .success());
 }
+
+/// `job N: ACTION STATE: DONE of TOTAL changed...` read back.
+fn job_counts(line: &str) -> (i64, i64) {
+    let (_, rest) = line.split_once(": ").expect("job line");
+    let (_, counts) = rest.split_once(": ").expect("counts");
+    let mut words = counts.split_whitespace();
+    let done = words.next().and_then(|w| w.parse().ok()).expect("done");
+    assert_eq!(words.next(), Some("of"), "{line}");
+    let total = words.next().and_then(|w| w.parse().ok()).expect("total");
+    (done, total)
+}
+
+#[test]
+fn operations_runs_a_bulk_job_on_what_the_flags_match_and_prints_its_summary() {
+    let db = sqlite();
+    last_line(&db.url, &["demo", "--program", "../modules/demo-module.sh"]);
+    // Every failed operation is stopped: each turns manual, so a second run finds none.
+    let line = last_line(&db.url, &["operations", "stop", "--status", "error"]);
+    assert!(line.starts_with("job 1: stop done: "), "{line}");
+    let (done, total) = job_counts(&line);
+    assert!(done > 0 && done == total, "{line}");
+    let again = last_line(&db.url, &["operations", "stop", "--status", "error"]);
+    assert_eq!(job_counts(&again), (0, 0), "{again}");
+    // Those needing attention get a task each, except those that have one (named).
+    let tasks = last_line(&db.url, &["operations", "taskcreate", "--status", "manual"]);
+    let (created, matched) = job_counts(&tasks);
+    assert!(created >= done && created < matched, "{tasks}");
+    assert!(tasks.contains("had a task already"), "{tasks}");
+    // A running operation is not deleted: the summary says why.
+    let deleted = last_line(&db.url, &["operations", "delete", "--status", "running"]);
+    assert!(deleted.contains("running"), "{deleted}");
+    assert_eq!(job_counts(&deleted).0, 0, "{deleted}");
+    // Bad flags are named, and nothing is queued.
+    fails_saying(
+        &db.url,
+        &["operations", "delete", "--failure", "nothex"],
+        "failure",
+    );
+    fails_saying(
+        &db.url,
+        &["operations", "start", "--status", "bogus"],
+        "status",
+    );
+}

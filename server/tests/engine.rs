@@ -93,6 +93,7 @@ fn fast(workers: usize) -> EngineConfig {
         poll: Duration::from_millis(50),
         grace: Duration::from_secs(1),
         finish_batch: 100,
+        bulk_pause: Duration::from_millis(1),
     }
 }
 

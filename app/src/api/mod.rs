@@ -7,10 +7,12 @@
 //! their forms work before (and without) the WASM.
 
 pub mod alert;
+pub mod bulk;
 pub mod chart;
 pub mod circuit;
 pub mod client;
 pub mod dossier;
+pub mod failure;
 pub mod filter;
 pub mod journal;
 pub mod operation;
@@ -19,6 +21,10 @@ pub mod session;
 pub use alert::{
     add_alert_hook, alert_hooks, delete_alert_hook, AddAlertHook, AlertHooks, DeleteAlertHook,
 };
+pub use bulk::{
+    cancel_bulk_job, get_bulk_job, start_bulk_job, unfinished_bulk_jobs, CancelBulkJob, GetBulkJob,
+    StartBulkJob, UnfinishedBulkJobs,
+};
 pub use chart::{get_dashboard, GetDashboard};
 pub use circuit::{set_module_paused, troubled_circuits, SetModulePaused, TroubledCircuits};
 pub use client::{
@@ -26,6 +32,10 @@ pub use client::{
     SuClient,
 };
 pub use dossier::{get_dossier, GetDossier};
+pub use failure::{
+    act_on_failure_group, filter_to_failure, get_failures, ActOnFailureGroup, FilterToFailure,
+    GetFailures,
+};
 pub use filter::{
     filter_choices, filter_to_client, filter_to_status, get_filter, save_filter, status_counts,
     FilterChoices, FilterToClient, FilterToStatus, GetFilter, SaveFilter, StatusCounts,

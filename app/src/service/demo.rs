@@ -345,6 +345,20 @@ impl Services {
                         .force_state(op_id, state, last_error, now)
                         .await?;
                 }
+                // A current operation that failed is in its failure's group, as the engine
+                // would have put it.
+                let last_failure = ERRORS[(n + failures.max(1) as usize - 1) % ERRORS.len()];
+                if failures > 0 && state != OperationState::Done {
+                    if let Some(op) = self.store.get_operation(op_id).await? {
+                        let mark = super::failure::fingerprint(
+                            op.fields.module_id,
+                            last_failure.0,
+                            last_failure.2,
+                        );
+                        let at = Timestamp(cdate.0 + failures * 90_000);
+                        self.store.mark_failure(op_id, &mark, at.min(now)).await?;
+                    }
+                }
                 if state == OperationState::Done {
                     // The finished `open` made the service active, as the engine will.
                     let active = ItemChange {

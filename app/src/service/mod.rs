@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod backup;
+pub mod bulk;
 pub mod chart;
 pub mod circuit;
 pub mod client;
@@ -96,6 +97,8 @@ pub struct Services {
     bursts: Arc<alert::BurstWatch>,
     /// This node's recent failures per module, for the circuit breakers.
     circuits: Arc<circuit::CircuitWatch>,
+    /// Operations one batch of a bulk job handles ([`bulk::BATCH`] unless configured).
+    bulk_batch: u32,
 }
 
 impl Services {
@@ -112,7 +115,14 @@ impl Services {
             exports: Arc::new(tokio::sync::Semaphore::new(export::MAX_EXPORTS)),
             bursts: Arc::default(),
             circuits: Arc::default(),
+            bulk_batch: bulk::BATCH,
         }
+    }
+
+    /// The same services, running bulk jobs `batch` operations (one transaction) at a time.
+    pub fn with_bulk_batch(mut self, batch: u32) -> Services {
+        self.bulk_batch = batch.clamp(1, bulk::MAX_BATCH);
+        self
     }
 
     /// The same services, with sessions that end `millis` after they were opened.

@@ -6,6 +6,7 @@ use super::{
     internal, is_unique_violation, too_long, Actor, AuthError, Denied, Services, SessionToken,
 };
 use crate::store::{OperationFields, OperationRecord, StoreError};
+use crate::types::bulk::BulkAction;
 use crate::types::{
     AppError, AttemptRow, Conflict, FieldError, FieldReason, Intname, ListQuery, OperationFilter,
     OperationForm, OperationInput, OperationRow, OperationState, Page, Status, TaskKind,
@@ -81,6 +82,24 @@ impl GroupOutcome {
             .into_iter()
             .find_map(|(_, r)| r.err())
             .map_or(Ok(()), Err)
+    }
+}
+
+/// Why `action` may not be done to the current operation `op` (of a module that is on when
+/// `module_on`), or `None` when it may: the rule of a row's buttons, the legacy group
+/// functions and bulk jobs alike. Stopping is always allowed.
+pub(crate) fn refusal(
+    action: BulkAction,
+    op: &OperationRecord,
+    module_on: bool,
+) -> Option<Conflict> {
+    let running = op.state == OperationState::Running;
+    match action {
+        BulkAction::Start if running => Some(Conflict::Running),
+        BulkAction::Start if !module_on => Some(Conflict::ModuleOff),
+        BulkAction::Delete if running => Some(Conflict::Running),
+        BulkAction::TaskCreate if op.task_id.is_some() => Some(Conflict::HasTask),
+        _ => None,
     }
 }
 
@@ -363,18 +382,13 @@ impl Services {
     ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
-            if op.state == OperationState::Running {
-                return Err(OperationError::Conflict {
-                    id,
-                    reason: Conflict::Running,
-                });
-            }
-            let module = self.store.get_module(op.fields.module_id).await?;
-            if !module.is_some_and(|m| m.enabled) {
-                return Err(OperationError::Conflict {
-                    id,
-                    reason: Conflict::ModuleOff,
-                });
+            let module_on = self
+                .store
+                .get_module(op.fields.module_id)
+                .await?
+                .is_some_and(|m| m.enabled);
+            if let Some(reason) = refusal(BulkAction::Start, &op, module_on) {
+                return Err(OperationError::Conflict { id, reason });
             }
             let entry = self.journal(
                 actor,
@@ -429,11 +443,8 @@ impl Services {
     ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
-            if op.state == OperationState::Running {
-                return Err(OperationError::Conflict {
-                    id,
-                    reason: Conflict::Running,
-                });
+            if let Some(reason) = refusal(BulkAction::Delete, &op, true) {
+                return Err(OperationError::Conflict { id, reason });
             }
             let entry = self.journal(
                 actor,
@@ -462,11 +473,8 @@ impl Services {
     ) -> Result<GroupOutcome, OperationError> {
         self.for_each(actor, ids, |id| async move {
             let op = self.current_operation(id).await?;
-            if op.task_id.is_some() {
-                return Err(OperationError::Conflict {
-                    id,
-                    reason: Conflict::HasTask,
-                });
+            if let Some(reason) = refusal(BulkAction::TaskCreate, &op, true) {
+                return Err(OperationError::Conflict { id, reason });
             }
             let kind = TaskKind::for_operation(op.fields.intname);
             let entry = self.journal(

@@ -6,9 +6,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use std::sync::Arc;
 
+use super::dialect::Affected;
 use super::dialect::{Dialect, SqlStore};
-use super::sql::Sql;
+use super::sql::{Sql, ACTIVE};
 use super::{NewItem, OperationFields, Store, StoreResult};
+use crate::types::failure::FailureMark;
 use crate::types::{AttemptOutcome, OperationState, Timestamp};
 
 /// Bulk inserts without journal rows: for benchmarks and large tests only.
@@ -28,6 +30,15 @@ pub trait Fixtures: Store {
         &self,
         operations: &[(OperationFields, OperationState, Option<String>)],
     ) -> StoreResult<()>;
+    /// Puts every current operation of `mark`'s module whose last error is `last_error` in
+    /// `mark`'s group, as one failure each at `at` (the triggers count them as for any
+    /// change): for benchmarks only. Returns the operations put in.
+    async fn bulk_group_failures(
+        &self,
+        mark: &FailureMark,
+        last_error: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -147,6 +158,36 @@ where
             sql.query().execute(&mut *tx).await?;
         }
         tx.commit().await
+    }
+
+    async fn bulk_group_failures(
+        &self,
+        mark: &FailureMark,
+        last_error: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let group = Self::failure_group_id(&mut tx, mark, at).await?;
+        let moved = sqlx::query(&format!(
+            "UPDATE operation SET failure_id = $1 WHERE module_id = $2 AND last_error = $3 AND state IN {ACTIVE}"
+        ))
+        .bind(group)
+        .bind(mark.module_id)
+        .bind(last_error)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(&format!(
+            "INSERT INTO failure_delta (group_id, client_id, n, failures, at) \
+             SELECT $1, client_id, 0, COUNT(*), $2 FROM operation WHERE failure_id = $1 AND state IN {ACTIVE} \
+             GROUP BY client_id"
+        ))
+        .bind(group)
+        .bind(at.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 }
 

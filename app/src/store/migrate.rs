@@ -65,6 +65,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "failure_group",
         sql: include_str!("../../../migrations/sqlite/0011_failure_group.sql"),
     },
+    Migration {
+        version: 12,
+        name: "bulk_job",
+        sql: include_str!("../../../migrations/sqlite/0012_bulk_job.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -123,6 +128,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "failure_group",
         sql: include_str!("../../../migrations/postgres/0011_failure_group.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "bulk_job",
+        sql: include_str!("../../../migrations/postgres/0012_bulk_job.sql"),
     },
 ];
 

@@ -13,6 +13,7 @@
 //! | [`alerts`] | [`Alerts`] | alert webhooks and the outbox of their deliveries |
 //! | [`circuits`] | [`Circuits`] | processing modules' circuit breakers and the rule that opens them |
 //! | [`rollups`] | [`Rollups`] | what the charts draw: attempts and the queue per module per hour |
+//! | [`bulk`] | [`BulkJobs`] | bulk jobs: one action on everything a filter matched, a batch at a time |
 //! | [`failures`] | [`Failures`] | failure groups: one per fingerprint, their counts kept by the database |
 //! | [`schema`] | [`Schema`] | migrations and the planner's statistics |
 //! | [`seed`] | [`Seed`] | demo data and test set-up |
@@ -33,6 +34,7 @@
 //! guards (`WHERE state IN ...`) only make each write atomic.
 
 pub mod alerts;
+pub mod bulk;
 pub mod circuits;
 pub mod counts;
 pub mod dialect;
@@ -63,6 +65,7 @@ use crate::types::{
 };
 
 pub use alerts::{AlertDelivery, AlertHook, AlertOutcome, Alerts};
+pub use bulk::{BulkBatch, BulkJobRecord, BulkJobs};
 pub use circuits::{CircuitChange, Circuits};
 pub use counts::{Counts, StatusCount};
 pub use failures::{Failures, GroupQuery, GroupTask};
@@ -92,6 +95,7 @@ pub trait Store:
     + Circuits
     + Rollups
     + Failures
+    + BulkJobs
     + Seed
     + 'static
 {
@@ -110,6 +114,7 @@ impl<T> Store for T where
         + Circuits
         + Rollups
         + Failures
+        + BulkJobs
         + Seed
         + 'static
 {
@@ -118,8 +123,8 @@ impl<T> Store for T where
 /// The store's traits, for calling them on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        Circuits, Counts, Failures, Journal, OperationList, Operations, Queue, Reference, Rollups,
-        Schema, Seed, Sessions, Store,
+        BulkJobs, Circuits, Counts, Failures, Journal, OperationList, Operations, Queue, Reference,
+        Rollups, Schema, Seed, Sessions, Store,
     };
 }
 

@@ -324,6 +324,7 @@ where
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(item_id) = item_id else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let task_id: i64 = sqlx::query_scalar(

@@ -8,6 +8,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::dialect::{Dialect, SqlStore};
 use super::{NewAttempt, StoreResult};
+use crate::types::failure::FailureMark;
 use crate::types::{OperationState, Timestamp};
 
 /// Demo data and test set-up.
@@ -24,6 +25,8 @@ pub trait Seed: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn insert_attempt(&self, attempt: &NewAttempt) -> StoreResult<i64>;
+    /// Puts operation `id` in the failure group `mark` names, as a failure at `at` would.
+    async fn mark_failure(&self, id: i64, mark: &FailureMark, at: Timestamp) -> StoreResult<()>;
     /// How many operations exist in any state (to know whether demo data was loaded).
     async fn count_all_operations(&self) -> StoreResult<u64>;
 }
@@ -91,6 +94,22 @@ where
         .bind(a.task_id)
         .fetch_one(&self.pool)
         .await
+    }
+
+    async fn mark_failure(&self, id: i64, mark: &FailureMark, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let group = Self::failure_group_id(&mut tx, mark, at).await?;
+        let client: Option<i64> = sqlx::query_scalar(
+            "UPDATE operation SET failure_id = $1 WHERE id = $2 RETURNING client_id",
+        )
+        .bind(group)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(client) = client {
+            Self::count_failure(&mut tx, group, client, at).await?;
+        }
+        tx.commit().await
     }
 
     async fn count_all_operations(&self) -> StoreResult<u64> {

@@ -126,3 +126,25 @@ impl FailureActionSummary {
         self.task_id = self.task_id.or(other.task_id);
     }
 }
+
+/// The failures view: the groups, whether the caller may act on them, and the time they were
+/// read at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailuresView {
+    pub groups: Vec<FailureGroup>,
+    pub can_act: bool,
+    pub now: Timestamp,
+}
+
+/// What a skip reason code says, in `lang` (`None` for a code no action gives).
+pub fn skip_reason_label(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match code {
+        "running" => lang.pick("выполняются", "running"),
+        "module_off" => lang.pick("обработчик выключен", "module switched off"),
+        "gone" => lang.pick("уже не текущие", "no longer current"),
+        "has_task" => lang.pick("уже есть задача", "had a task already"),
+        "conflict" => lang.pick("в другом состоянии", "in another state"),
+        "failed" => lang.pick("ошибка", "failed"),
+        _ => return None,
+    })
+}

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod attempt;
+pub mod bulk;
 pub mod chart;
 pub mod circuit;
 pub mod dossier;

@@ -26,6 +26,7 @@ fn label(name: &str, lang: Lang) -> &'static str {
         "cdateto" => lang.pick("Создана по", "Created to"),
         "mintrycount" => lang.pick("Попыток не меньше", "Attempts at least"),
         "errortext" => lang.pick("Текст ошибки содержит", "Error text contains"),
+        "failure" => lang.pick("Группа сбоев", "Failure group"),
         _ => "",
     }
 }
@@ -46,6 +47,7 @@ fn set(form: &mut FilterForm, name: &str, value: String) {
         "cdateto" => &mut form.cdateto,
         "mintrycount" => &mut form.mintrycount,
         "errortext" => &mut form.errortext,
+        "failure" => &mut form.failure,
         _ => return,
     };
     *slot = value;
@@ -230,6 +232,7 @@ fn FilterPanel(
             {text("cdateto", "YYYY-MM-DD HH:MM:SS")}
             {text("mintrycount", "")}
             {text("errortext", "")}
+            {text("failure", "")}
             <div class="filter-buttons">
                 <button type="submit" class="primary">{lang.pick("Применить", "Apply")}</button>
                 <button type="button" on:click=move |_| draft.set(FilterForm::default())>{lang.pick("Очистить", "Clear")}</button>

@@ -18,6 +18,7 @@ mod circuit;
 mod client;
 mod dossier;
 mod edit;
+mod failure;
 mod filter;
 mod history;
 mod journal;
@@ -41,6 +42,7 @@ pub use chart::DashboardPage;
 pub use client::ClientPage;
 pub use dossier::{DossierPage, DossierPageProps};
 pub use edit::EditPage;
+pub use failure::FailuresPage;
 pub use history::{HistoryPage, LogPage};
 pub use journal::JournalPage;
 pub use login::LoginPage;
@@ -93,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
                 <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
+                <Route path=path!("/failures") view=FailuresPage ssr=SsrMode::Async/>
             </FlatRoutes>
         </Router>
     }

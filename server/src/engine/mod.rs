@@ -38,6 +38,9 @@ pub struct EngineConfig {
     pub grace: Duration,
     /// Most finishes written in one transaction.
     pub finish_batch: usize,
+    /// The pause between two batches of a bulk job, so that claims, finishes and pages get
+    /// the database in between.
+    pub bulk_pause: Duration,
 }
 
 impl Default for EngineConfig {
@@ -48,6 +51,7 @@ impl Default for EngineConfig {
             poll: Duration::from_secs(1),
             grace: Duration::from_secs(5),
             finish_batch: 500,
+            bulk_pause: Duration::from_millis(5),
         }
     }
 }
@@ -131,6 +135,7 @@ impl Engine {
             tokio::spawn(async move { relay.relay_other_nodes().await }),
             tokio::spawn(rescuer(shared.clone())),
             tokio::spawn(rollup_keeper(shared.clone())),
+            tokio::spawn(bulk_runner(shared.clone())),
         ];
         if shared.config.workers > 0 {
             let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -512,6 +517,42 @@ async fn rescuer(shared: Arc<Shared>) {
             tracing::warn!(%error, "folding the failure groups' counts failed");
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Runs bulk jobs (every node, with workers or not: they are admins' changes, not module
+/// runs): takes the oldest job no live node holds and runs it a batch at a time, each batch one
+/// transaction, with a pause between batches so that claims, finishes and pages get the
+/// database in between. A job whose node dies is taken over when its lease runs out.
+async fn bulk_runner(shared: Arc<Shared>) {
+    let owner = format!("{}-bulk", shared.services.node());
+    let lease = shared.config.lease;
+    loop {
+        match shared.services.claim_bulk_job(&owner, lease, None).await {
+            Ok(Some(job)) => {
+                tracing::info!(
+                    job = job.view.id,
+                    action = job.view.action.raw(),
+                    "running a bulk job"
+                );
+                loop {
+                    match shared.services.run_bulk_batch(&job, &owner, lease).await {
+                        Ok(outcome) if outcome.stop => break,
+                        Ok(_) => tokio::time::sleep(shared.config.bulk_pause).await,
+                        Err(error) => {
+                            // Its lease runs out and it is taken up again from its cursor.
+                            tracing::warn!(%error, job = job.view.id, "a bulk job's batch failed");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "looking for bulk jobs failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

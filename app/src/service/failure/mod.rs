@@ -13,7 +13,7 @@ use super::operation::{GroupOutcome, OperationError};
 use super::{internal, Actor, Denied, Services};
 use crate::store::{GroupQuery, StoreError};
 use crate::types::failure::{
-    is_failure_key, FailureAction, FailureActionSummary, FailureGroup, SPARK_HOURS,
+    is_failure_key, FailureAction, FailureActionSummary, FailureGroup, FailuresView, SPARK_HOURS,
 };
 use crate::types::{AppError, Conflict, FieldError, FieldReason, TaskKind, Timestamp};
 
@@ -73,6 +73,26 @@ impl Services {
     pub async fn failure_groups(&self, actor: &Actor) -> Result<Vec<FailureGroup>, FailureError> {
         actor.require_staff()?;
         Ok(self.store.failure_groups(&self.group_query(None)).await?)
+    }
+
+    /// The failures view: the groups and whether the caller may act on them (staff).
+    pub async fn failures_view(&self, actor: &Actor) -> Result<FailuresView, FailureError> {
+        Ok(FailuresView {
+            groups: self.failure_groups(actor).await?,
+            can_act: actor.require_admin().is_ok(),
+            now: self.now(),
+        })
+    }
+
+    /// Narrows the caller's saved list filter to the group `key` alone (staff).
+    pub async fn filter_by_failure(&self, actor: &Actor, key: &str) -> Result<(), FailureError> {
+        let group = self.failure_group(actor, key).await?;
+        let filter = crate::types::OperationFilter {
+            failure: Some(group.key),
+            ..Default::default()
+        };
+        self.save_operation_filter(actor, &filter).await?;
+        Ok(())
     }
 
     /// One group by its id (staff); an id of no group with current operations is not found.

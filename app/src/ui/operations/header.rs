@@ -39,6 +39,7 @@ pub(super) fn Header(info: SessionInfo, live: Live) -> impl IntoView {
                 {label}
             </button>
             <a class="nav" href="/dashboard">{lang.pick("Панель", "Dashboard")}</a>
+            <a class="nav" href="/failures">{lang.pick("Сбои", "Failures")}</a>
             {(info.level == crate::types::Level::Admin)
                 .then(|| view! {
                     <a class="nav" href="/journal">{lang.pick("Журнал", "Journal")}</a>

@@ -7,13 +7,17 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 
 use super::actions::ActionBar;
+use super::bulk::BulkBar;
 use super::counts::StatusCounts;
 use super::header::Header;
 use super::live::live_updates;
 use super::shortcuts::{shortcuts, Help, Keys};
 use super::table::OperationTable;
 use super::ListState;
-use crate::api::{current_session, get_filter, status_counts, troubled_circuits};
+use crate::api::{
+    current_session, get_filter, status_counts, troubled_circuits, unfinished_bulk_jobs,
+};
+use crate::types::bulk::BulkJobView;
 use crate::types::{
     ActionResult, AppError, FilterForm, Lang, Level, OperationRow, Page, SessionInfo, Status,
 };
@@ -35,6 +39,7 @@ pub fn OperationsPage() -> impl IntoView {
     let filter = load(|| (), |_| get_filter());
     let counts = load(|| (), |_| status_counts());
     let circuits = load(|| (), |_| troubled_circuits());
+    let jobs = load(|| (), |_| unfinished_bulk_jobs());
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || {
@@ -47,7 +52,8 @@ pub fn OperationsPage() -> impl IntoView {
                             let counts = counts.await;
                             let (lang, can_change) = (info.lang, info.level == Level::Admin);
                             let circuits = circuits.await.unwrap_or_default();
-                            let data = Packed(ListData { info, page, state, filter, counts });
+                            let job = jobs.await.unwrap_or_default().into_iter().next();
+                            let data = Packed(ListData { info, page, state, filter, counts, job });
                             view! {
                                 <CircuitBanners circuits lang can_change/>
                                 <OperationsList data/>
@@ -73,6 +79,8 @@ struct ListData {
     filter: Result<FilterForm, AppError>,
     /// Current operations per status.
     counts: Result<Vec<(Status, i64)>, AppError>,
+    /// A bulk job not over yet (after a reload, its bar goes on).
+    job: Option<BulkJobView>,
 }
 
 /// The list with everything that acts on it: header (live indicator, language, theme), filter,
@@ -87,6 +95,7 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
         state,
         filter,
         counts,
+        job,
     } = data.0;
     let lang = info.lang;
     let can_change = info.level == Level::Admin;
@@ -95,6 +104,11 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
     let page = RwSignal::new(page);
     let saved = RwSignal::new(filter);
     let counts = RwSignal::new(counts);
+    let job = RwSignal::new(job);
+    let matching = Signal::derive(move || match &*page.read() {
+        Ok(p) => (p.total, p.total_exact),
+        Err(_) => (0, true),
+    });
     #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     Effect::new({
         let state = state.clone();
@@ -135,6 +149,7 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
             <Filter saved lang open=filter_open refresh/>
             <StatusCounts counts saved lang refresh/>
             {can_change.then(|| view! { <ActionBar lang selection results refresh requested=keys.requested/> })}
+            {can_change.then(|| view! { <BulkBar lang matching job refresh/> })}
             {move || match page.get() {
                 Ok(page) => view! {
                     <OperationTable page lang state=state.clone() selection results refresh keys can_change/>

@@ -7,6 +7,7 @@
 //! the list's state as the URL carries it, which the list and the table's links share.
 
 mod actions;
+mod bulk;
 mod counts;
 mod header;
 mod list;
