@@ -1356,44 +1356,7 @@ async fn exported_cells_a_spreadsheet_would_run_are_quoted_and_exports_are_bound
 
     // Exports that nobody reads hold their slots; one more is refused, not queued. (Enough
     // rows that an unread export cannot finish: more than its chunks in flight hold.)
-    let items: Vec<app::store::NewItem> = (0..600)
-        .map(|n| app::store::NewItem {
-            client_id: client,
-            module_id: module,
-            itemtype: "vds".into(),
-            name: format!("bulk{n}.example"),
-            status: ItemStatus::Ordered,
-            created: T0,
-        })
-        .collect();
-    db.fixtures.bulk_insert_items(&items).await.expect("items");
-    let operations: Vec<_> = db
-        .store
-        .list_items(Some(client))
-        .await
-        .expect("list items")
-        .into_iter()
-        .filter(|i| i.id != item)
-        .map(|i| {
-            let fields = app::store::OperationFields {
-                intname: app::types::Intname::Open,
-                item_id: i.id,
-                client_id: client,
-                module_id: module,
-                itemtype: "vds".into(),
-                cdate: T0,
-                trycount: 0,
-                manual: false,
-                comment: String::new(),
-            };
-            (fields, OperationState::Waiting, None)
-        })
-        .collect();
-    assert_eq!(operations.len(), 600);
-    db.fixtures
-        .bulk_insert_operations(&operations)
-        .await
-        .expect("operations");
+    bulk_operations(db, client, module, 600, 0).await;
     let mut held = Vec::new();
     for _ in 0..MAX_EXPORTS {
         held.push(
@@ -1911,31 +1874,29 @@ async fn failures_group_by_fingerprint_and_a_whole_group_is_acted_on_by_admins(d
     ));
 }
 
-async fn a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node(db: &TestDb) {
-    use app::service::bulk::{BulkError, BATCH};
-    use app::types::bulk::{BulkAction, BulkState};
-    use std::time::Duration;
-    let svc = db.services();
-    let a = admin();
-    let (client, module, _) = world(&svc).await;
-    // 1,200 waiting operations and 3 running ones, all of one client.
-    let items: Vec<app::store::NewItem> = (0..1_203)
-        .map(|n| app::store::NewItem {
+/// `n` services named `bulk0.example`... of `client` on `module`, each with an operation, the
+/// first `running` of them running and the rest waiting (bulk inserts, no journal).
+async fn bulk_operations(db: &TestDb, client: i64, module: i64, n: usize, running: usize) {
+    let items: Vec<app::store::NewItem> = (0..n)
+        .map(|i| app::store::NewItem {
             client_id: client,
             module_id: module,
             itemtype: "vds".into(),
-            name: format!("bulk{n}.example"),
+            name: format!("bulk{i}.example"),
             status: ItemStatus::Ordered,
             created: T0,
         })
         .collect();
     db.fixtures.bulk_insert_items(&items).await.expect("items");
-    let listed = db.store.list_items(Some(client)).await.expect("items");
-    let operations: Vec<_> = listed
-        .iter()
+    let operations: Vec<_> = db
+        .store
+        .list_items(Some(client))
+        .await
+        .expect("list items")
+        .into_iter()
         .filter(|i| i.name.starts_with("bulk"))
         .enumerate()
-        .map(|(n, i)| {
+        .map(|(k, i)| {
             let fields = app::store::OperationFields {
                 intname: app::types::Intname::Open,
                 item_id: i.id,
@@ -1947,7 +1908,7 @@ async fn a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node
                 manual: false,
                 comment: String::new(),
             };
-            let state = if n < 3 {
+            let state = if k < running {
                 OperationState::Running
             } else {
                 OperationState::Waiting
@@ -1955,10 +1916,22 @@ async fn a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node
             (fields, state, None)
         })
         .collect();
+    assert_eq!(operations.len(), n);
     db.fixtures
         .bulk_insert_operations(&operations)
         .await
         .expect("operations");
+}
+
+async fn a_bulk_job_acts_on_everything_matching_in_batches_and_survives_its_node(db: &TestDb) {
+    use app::service::bulk::{BulkError, BATCH};
+    use app::types::bulk::{BulkAction, BulkState};
+    use std::time::Duration;
+    let svc = db.services();
+    let a = admin();
+    let (client, module, _) = world(&svc).await;
+    // 1,200 waiting operations and 3 running ones, all of one client.
+    bulk_operations(db, client, module, 1_203, 3).await;
     // Only admins ask; the job takes the caller's saved filter (this client).
     let reader = actor_with(Level::Readonly, None);
     assert!(matches!(

@@ -117,7 +117,7 @@ test('selected rows are started, stopped and given tasks with a result per row',
   await select(page, manual);
   await select(page, failed);
   await expect(page.locator('.actions .selected')).toHaveAttribute('data-count', '2');
-  await page.getByRole('button', { name: 'Create task' }).click();
+  await page.getByRole('button', { name: 'Create task', exact: true }).click();
   const results = page.locator('.results li');
   await expect(results).toHaveCount(2);
   // A manual demo operation already has its task: refused, said so on its row; the other gets one.
@@ -128,7 +128,7 @@ test('selected rows are started, stopped and given tasks with a result per row',
   await expect(page.locator(`tr[data-id="${failed}"] td:nth-child(10)`)).toContainText('#');
   await page.screenshot({ path: info.outputPath('taskcreate-results.png'), fullPage: true });
 
-  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(page.locator(`.results li[data-id="${failed}"]`)).toHaveAttribute('data-ok', 'true');
   await expect(page.locator(`tr[data-id="${failed}"] [data-status]`)).toHaveAttribute('data-status', 'manual');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
@@ -141,13 +141,13 @@ test('delete asks first, naming the operations, then removes them from the list'
   await openList(page, '?size=100');
   const victim = await firstWithStatus(page, 'waiting');
   await select(page, victim);
-  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const confirm = page.getByRole('alertdialog');
   await expect(confirm).toContainText(`Delete operations #${victim}?`);
   await page.screenshot({ path: info.outputPath('delete-confirmation.png') });
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.locator(`tr[data-id="${victim}"]`)).toBeVisible();
-  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await page.getByRole('alertdialog').getByRole('button', { name: 'Yes, delete' }).click();
   await expect(page.locator(`.results li[data-id="${victim}"]`)).toHaveAttribute('data-ok', 'true');
   await expect(page.locator(`tr[data-id="${victim}"]`)).toHaveCount(0);

@@ -2,7 +2,8 @@
 //! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
 //! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
 //! module, error text and failure group; the failures view and `runningoperation.failures`;
-//! the whole list exported as CSV (rows/s, peak memory); a metrics
+//! a bulk job over an eighth of the operations with the list read meanwhile; the whole list
+//! exported as CSV (rows/s, peak memory); a metrics
 //! scrape; then requests per second over loopback with 8 keep-alive connections.
 //!
 //! `cargo bench -p server --bench list`; environment:
@@ -449,12 +450,95 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         ms(percentile(&times, 0.5)),
         ms(percentile(&times, 0.99))
     );
+    bulk_job(&services, &router, &sid).await?;
     let rps = loopback_rps(
         router,
         format!("/billmgr?func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata"),
     )
     .await;
     println!("loopback, unfiltered first page, 8 connections: {rps:.0} requests/s");
+    Ok(())
+}
+
+/// A bulk job (Start) on one module's operations (an eighth of them), run a batch at a time
+/// as a node's runner does, while a reader lists the first page over and over: prints each
+/// batch's transaction (the time it holds the write lock) and the list's latency meanwhile.
+async fn bulk_job(
+    services: &Services,
+    router: &axum::Router,
+    sid: &str,
+) -> anyhow_free::Result<()> {
+    use app::types::bulk::BulkAction;
+    let admin = Actor::command_line();
+    let filter = app::types::OperationFilter {
+        processingmodule: Some(3),
+        ..Default::default()
+    };
+    let job = services
+        .queue_bulk_job(&admin, BulkAction::Start, &filter)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let lease = Duration::from_secs(30);
+    let held = services
+        .claim_bulk_job("bench", lease, Some(job.id))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the job was not claimed")?;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (router, done) = (router.clone(), done.clone());
+        let query = format!("func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata");
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                call(&router, &query).await;
+                times.push(t.elapsed());
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            times
+        })
+    };
+    let started = Instant::now();
+    let mut batches = Vec::new();
+    let last = loop {
+        let t = Instant::now();
+        let outcome = services
+            .run_bulk_batch(&held, "bench", lease)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        batches.push(t.elapsed());
+        if outcome.stop {
+            break outcome.job;
+        }
+        // The runner's pause between batches.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let total = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = reader.await.map_err(|e| e.to_string())?;
+    batches.sort();
+    reads.sort();
+    println!(
+        "bulk job (start, {} operations, {} batches of 500): {:.1} s, {:.0} operations/s; \
+         a batch's transaction p50 {} ms, p99 {} ms, max {} ms",
+        last.handled(),
+        batches.len(),
+        total.as_secs_f64(),
+        last.handled() as f64 / total.as_secs_f64(),
+        ms(percentile(&batches, 0.5)),
+        ms(percentile(&batches, 0.99)),
+        ms(*batches.last().unwrap_or(&Duration::ZERO)),
+    );
+    if !reads.is_empty() {
+        println!(
+            "  the list's first page meanwhile ({} reads): p50 {} ms, p99 {} ms, max {} ms",
+            reads.len(),
+            ms(percentile(&reads, 0.5)),
+            ms(percentile(&reads, 0.99)),
+            ms(*reads.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
     Ok(())
 }
 

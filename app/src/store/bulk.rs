@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Affected, Dialect, SqlStore};
-use super::sql::{parse_with, Sql, ACTIVE};
+use super::sql::{parse_with, Sql, ACTIVE, OPERATION_SELECT};
 use super::{JournalEntry, OperationRecord, StoreResult};
 use crate::types::bulk::{BulkAction, BulkJobView, BulkState};
 use crate::types::{OperationFilter, TaskKind, Timestamp};
@@ -248,11 +248,8 @@ where
         limit: u32,
     ) -> StoreResult<Vec<OperationRecord>> {
         let error_ids = Self::error_ids_of(&self.pool, filter).await?;
-        let mut sql = Sql::new::<D>(
-            "SELECT o.id, o.intname, o.item_id, o.client_id, o.module_id, o.itemtype, o.cdate, \
-             o.trycount, o.manual, o.comment, o.state, o.task_id, o.next_run_at, o.run_requested, \
-             o.stop_requested, o.last_error, o.updated_at FROM operation o",
-        );
+        // The record's columns, unqualified: `operation` is the only table read.
+        let mut sql = Sql::new::<D>(format!("{OPERATION_SELECT} o"));
         sql.push(format!(" WHERE o.state IN {ACTIVE} AND o.id > "))
             .push_bind(after);
         Self::push_filter(&mut sql, filter, error_ids.as_deref());
