@@ -10,7 +10,9 @@ use app::store::{
     SessionRecord, Store, StoreError, UserRecord,
 };
 use app::types::failure::FailureMark;
-use app::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, OperationState, TaskKind};
+use app::types::queue::{
+    AfterAttempt, Claim, ClaimRequest, Finish, OperationState, RescuedBatch, TaskKind,
+};
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
     OperationFilter, SortColumn, SortOrder, Status, Timestamp,
@@ -1482,16 +1484,18 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
             Timestamp(T0.0 + 2_000),
             "interrupted",
             std::slice::from_ref(&first.token),
+            100,
             &interrupted,
         )
         .await
         .unwrap()
+        .ids
         .is_empty());
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[], &interrupted)
+        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[], 100, &interrupted)
         .await
         .unwrap();
-    assert_eq!(rescued, vec![ops[0]]);
+    assert_eq!(rescued.ids, vec![ops[0]]);
     let second = s
         .claim_operations(&claim_at("node-b", 1, T0.0 + 2_000, 30_000))
         .await
@@ -1546,6 +1550,57 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
     );
 }
 
+async fn a_large_rescue_goes_in_batches_past_the_callers_own_runs(db: &TestDb) {
+    let s = &*db.store;
+    let (module, ops) = due_operations(s, 7).await;
+    let mut m = s.get_module(module).await.unwrap().unwrap();
+    m.max_running = 10;
+    s.update_module(&m, &entry("edit", "processing", Some(module)))
+        .await
+        .unwrap();
+    let claims = s
+        .claim_operations(&claim_at("node-a", 10, T0.0, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 7);
+    // The caller still writes the end of ops[1]: every batch reads past it.
+    let own = claims
+        .iter()
+        .find(|c| c.operation_id == ops[1])
+        .unwrap()
+        .token
+        .clone();
+    let at = Timestamp(T0.0 + 2_000);
+    let keep = std::slice::from_ref(&own);
+    let first = s
+        .rescue_expired(at, "interrupted", keep, 3, &interrupted)
+        .await
+        .unwrap();
+    assert_eq!(first.ids, vec![ops[0], ops[2], ops[3]]);
+    assert!(first.more, "four expired runs are left");
+    let running = |id: i64| async move {
+        s.get_operation(id).await.unwrap().unwrap().state == OperationState::Running
+    };
+    assert!(!running(ops[3]).await, "a batch is committed on its own");
+    assert!(running(ops[4]).await, "the next batch is not begun");
+    let second = s
+        .rescue_expired(at, "interrupted", keep, 3, &interrupted)
+        .await
+        .unwrap();
+    assert_eq!(second.ids, vec![ops[4], ops[5], ops[6]]);
+    assert!(second.more, "the kept run is still expired");
+    let last = s
+        .rescue_expired(at, "interrupted", keep, 3, &interrupted)
+        .await
+        .unwrap();
+    assert_eq!(last, RescuedBatch::default(), "only the kept run is left");
+    assert!(running(ops[1]).await, "the caller's own run is left alone");
+    for id in [ops[0], ops[4], ops[6]] {
+        let attempts = s.list_attempts(id).await.unwrap();
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Interrupted);
+    }
+}
+
 async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
     let s = &*db.store;
     let (_, ops) = due_operations(s, 2).await;
@@ -1583,9 +1638,10 @@ async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
     );
     // Renewed to T0+15s: not expired at T0+12s.
     assert!(s
-        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[], &interrupted)
+        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[], 100, &interrupted)
         .await
         .unwrap()
+        .ids
         .is_empty());
 }
 
@@ -2097,10 +2153,10 @@ async fn the_attempt_rollup_agrees_with_the_attempts(db: &TestDb) {
     .await
     .expect("finish");
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[], &interrupted)
+        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[], 100, &interrupted)
         .await
         .expect("rescue");
-    assert_eq!(rescued, vec![claims[1].operation_id]);
+    assert_eq!(rescued.ids, vec![claims[1].operation_id]);
     // Minute 1: two waiting, two in error, none running (a status once seen keeps its row).
     assert_eq!(
         s.sample_queue(Timestamp(T0.0 + 90_000))
@@ -2736,6 +2792,7 @@ on_both_databases!(
     a_claim_takes_due_operations_up_to_the_module_cap,
     a_claim_skips_manual_future_and_switched_off_work,
     a_stale_workers_finish_changes_nothing,
+    a_large_rescue_goes_in_batches_past_the_callers_own_runs,
     renewal_keeps_live_leases_and_reports_stop_requests,
     a_failure_schedules_a_retry_and_the_last_one_opens_one_task,
     concurrent_claims_never_take_one_operation_twice,

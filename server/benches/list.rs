@@ -2,7 +2,8 @@
 //! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
 //! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
 //! module, error text and failure group; the failures view and `runningoperation.failures`;
-//! a bulk job over an eighth of the operations with the list read meanwhile; the whole list
+//! a bulk job over an eighth of the operations with the list read meanwhile; the start-up
+//! rescue of a dead node's runs (a tenth) with an admin's edits meanwhile; the whole list
 //! exported as CSV (rows/s, peak memory); a metrics
 //! scrape; then requests per second over loopback with 8 keep-alive connections.
 //!
@@ -451,6 +452,7 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         ms(percentile(&times, 0.99))
     );
     bulk_job(&services, &router, &sid).await?;
+    rescue(&services, &router, &sid).await?;
     let rps = loopback_rps(
         router,
         format!("/billmgr?func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata"),
@@ -537,6 +539,56 @@ async fn bulk_job(
             ms(percentile(&reads, 0.5)),
             ms(percentile(&reads, 0.99)),
             ms(*reads.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    Ok(())
+}
+
+/// The start-up rescue: the fill left a tenth of the operations running under leases that ran
+/// out long ago (a dead node's). Rescues them all as a starting node does, while an admin edits
+/// an operation's comment over and over: prints the rescue's rate and the edits' latency
+/// meanwhile (an edit waits for one batch's transaction at most, never for the whole rescue).
+async fn rescue(services: &Services, router: &axum::Router, sid: &str) -> anyhow_free::Result<()> {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (router, done) = (router.clone(), done.clone());
+        let query = format!(
+            "func=runningoperation.edit&auth={sid}&sok=ok&elid=1&comment=checked&out=JSONdata"
+        );
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let answer = call(&router, &query).await;
+                times.push(t.elapsed());
+                assert!(!answer.contains("\"error\""), "the edit failed: {answer}");
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            times
+        })
+    };
+    let started = Instant::now();
+    let rescued = services
+        .rescue_expired(&[])
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let total = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut edits = writer.await.map_err(|e| e.to_string())?;
+    edits.sort();
+    println!(
+        "start-up rescue ({rescued} expired runs, transactions of {}): {:.1} s, {:.0} operations/s",
+        app::service::engine::RESCUE_BATCH,
+        total.as_secs_f64(),
+        rescued as f64 / total.as_secs_f64(),
+    );
+    if !edits.is_empty() {
+        println!(
+            "  an admin's edit meanwhile ({} edits): p50 {} ms, p99 {} ms, max {} ms",
+            edits.len(),
+            ms(percentile(&edits, 0.5)),
+            ms(percentile(&edits, 0.99)),
+            ms(*edits.last().unwrap_or(&Duration::ZERO)),
         );
     }
     Ok(())

@@ -96,6 +96,10 @@ pub struct Changed {
 /// Most ids one change message names; past it, the message says "anything" (no ids).
 const MAX_IDS_PER_MESSAGE: usize = 500;
 
+/// How many operations one transaction of the start-up (or any) rescue returns: at a few
+/// milliseconds a batch, no other writer waits on a rescue longer than that.
+pub const RESCUE_BATCH: usize = 500;
+
 impl Services {
     /// Claims up to `limit` due operations for `owner`, leased for `lease`.
     pub async fn claim_operations(
@@ -194,21 +198,35 @@ impl Services {
     /// node that could not renew because its database could not write, a full disk, could not
     /// record its finishes either: rescuing its own runs then would run each a second time once
     /// the disk had room again. Its lease keeper stops those that are still running.)
-    pub async fn rescue_expired(&self, keep: &[String]) -> Result<Vec<i64>, EngineError> {
-        let ids = self
-            .store
-            .rescue_expired(self.now(), INTERRUPTED, keep, &|module_id| {
-                fingerprint(module_id, "interrupted", INTERRUPTED)
-            })
-            .await?;
-        if !ids.is_empty() {
+    ///
+    /// A large rescue goes in transactions of [`RESCUE_BATCH`] operations, each published as it
+    /// commits; every writer waiting meanwhile (a login, a claim, an edit) gets the database
+    /// between two of them. Returns how many operations were rescued.
+    pub async fn rescue_expired(&self, keep: &[String]) -> Result<usize, EngineError> {
+        let now = self.now();
+        let mark_of = |module_id: i64| fingerprint(module_id, "interrupted", INTERRUPTED);
+        let mut rescued = 0;
+        loop {
+            let batch = self
+                .store
+                .rescue_expired(now, INTERRUPTED, keep, RESCUE_BATCH, &mark_of)
+                .await?;
+            if !batch.ids.is_empty() {
+                rescued += batch.ids.len();
+                self.publish(&batch.ids).await;
+            }
+            if !batch.more {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if rescued > 0 {
             tracing::warn!(
-                count = ids.len(),
+                count = rescued,
                 "operations of a lost worker returned for a restart"
             );
-            self.publish(&ids).await;
         }
-        Ok(ids)
+        Ok(rescued)
     }
 
     /// Current operations per module and status, as the database keeps them (for metrics).

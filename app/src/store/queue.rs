@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::sql::{parse_with, Sql};
 use super::{ChangeListener, JournalEntry, StoreResult};
 use crate::types::failure::FailureMark;
-use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease};
+use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease, RescuedBatch};
 use crate::types::{Intname, Timestamp};
 
 /// The engine's claims, finishes, leases and messages between nodes.
@@ -37,17 +37,21 @@ pub trait Queue: Send + Sync {
         now: Timestamp,
         until: Timestamp,
     ) -> StoreResult<Vec<HeldLease>>;
-    /// Returns running operations whose lease ran out before `now` to `error`, due at once,
-    /// with their attempt recorded as interrupted by `message`; returns their ids. The attempts
-    /// whose tokens are in `keep` are left alone: the caller's own runs, whose ends it is still
+    /// Returns up to `limit` running operations whose lease ran out before `now` to `error`,
+    /// due at once, with their attempt recorded as interrupted by `message`, in one
+    /// transaction, lowest ids first; returns their ids and whether more remain. A large rescue
+    /// (a node starting on a database a dead node left a million runs in) is so many short
+    /// transactions, with logins, claims and finishes writing between them. The attempts whose
+    /// tokens are in `keep` are left alone: the caller's own runs, whose ends it is still
     /// writing (a full disk held up its renewals and its finishes alike).
     async fn rescue_expired(
         &self,
         now: Timestamp,
         message: &str,
         keep: &[String],
+        limit: usize,
         mark_of: &(dyn Fn(i64) -> FailureMark + Send + Sync),
-    ) -> StoreResult<Vec<i64>>;
+    ) -> StoreResult<RescuedBatch>;
     /// Tells every node listening (PostgreSQL `NOTIFY`); SQLite has one node: nothing to do.
     async fn notify(&self, payload: &str) -> StoreResult<()>;
     /// Listens for other nodes' messages; `None` where there are no other nodes (SQLite).
@@ -460,8 +464,9 @@ where
         now: Timestamp,
         message: &str,
         keep: &[String],
+        limit: usize,
         mark_of: &(dyn Fn(i64) -> FailureMark + Send + Sync),
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<RescuedBatch> {
         let _gate = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         // As in a claim: SQLite's write lock first, so the read below cannot go stale.
@@ -470,20 +475,27 @@ where
             sqlx::query(prelude).execute(&mut *tx).await?;
         }
         let skip_locked = D::SKIP_LOCKED;
+        // The kept runs may be among the first rows: read past them, so a batch is never
+        // filled with them alone.
+        let limit = limit.max(1);
+        let wanted = limit + keep.len();
         let expired: Vec<(i64, String, i64, i64)> = sqlx::query_as(&format!(
             "SELECT id, attempt_token, module_id, client_id FROM operation \
-             WHERE state = 'running' AND lease_expires_at < $1 ORDER BY id{skip_locked}"
+             WHERE state = 'running' AND lease_expires_at < $1 ORDER BY id LIMIT $2{skip_locked}"
         ))
         .bind(now.0)
+        .bind(wanted as i64)
         .fetch_all(&mut *tx)
         .await?;
+        let more = expired.len() == wanted;
         let expired: Vec<(i64, String, i64, i64)> = expired
             .into_iter()
             .filter(|(_, token, _, _)| !keep.contains(token))
+            .take(limit)
             .collect();
         if expired.is_empty() {
             tx.rollback().await?;
-            return Ok(Vec::new());
+            return Ok(RescuedBatch { ids: Vec::new(), more });
         }
         let error_id = Self::error_message_id(&mut tx, message).await?;
         let mut rescued = Vec::with_capacity(expired.len());
@@ -528,7 +540,10 @@ where
             }
         }
         tx.commit().await?;
-        Ok(rescued)
+        Ok(RescuedBatch {
+            ids: rescued,
+            more,
+        })
     }
 
     async fn notify(&self, payload: &str) -> StoreResult<()> {

@@ -159,3 +159,11 @@ pub struct HeldLease {
     pub token: String,
     pub stop_requested: bool,
 }
+
+/// One transaction of a rescue: the operations it returned for a restart, and whether more
+/// expired leases were left for the next one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RescuedBatch {
+    pub ids: Vec<i64>,
+    pub more: bool,
+}

@@ -506,7 +506,7 @@ async fn rescuer(shared: Arc<Shared>) {
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
         match shared.services.rescue_expired(&own).await {
-            Ok(ids) => crate::metrics::global().rescued(ids.len()),
+            Ok(count) => crate::metrics::global().rescued(count),
             Err(error) => tracing::warn!(%error, "rescuing expired leases failed"),
         }
         // The counts' deltas (PostgreSQL) are folded as often, so reading them stays cheap.
