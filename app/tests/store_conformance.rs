@@ -1492,7 +1492,13 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
         .ids
         .is_empty());
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 2_000), "interrupted", &[], 100, &interrupted)
+        .rescue_expired(
+            Timestamp(T0.0 + 2_000),
+            "interrupted",
+            &[],
+            100,
+            &interrupted,
+        )
         .await
         .unwrap();
     assert_eq!(rescued.ids, vec![ops[0]]);
@@ -1638,7 +1644,13 @@ async fn renewal_keeps_live_leases_and_reports_stop_requests(db: &TestDb) {
     );
     // Renewed to T0+15s: not expired at T0+12s.
     assert!(s
-        .rescue_expired(Timestamp(T0.0 + 12_000), "interrupted", &[], 100, &interrupted)
+        .rescue_expired(
+            Timestamp(T0.0 + 12_000),
+            "interrupted",
+            &[],
+            100,
+            &interrupted
+        )
         .await
         .unwrap()
         .ids
@@ -2153,7 +2165,13 @@ async fn the_attempt_rollup_agrees_with_the_attempts(db: &TestDb) {
     .await
     .expect("finish");
     let rescued = s
-        .rescue_expired(Timestamp(T0.0 + 40_000), "interrupted", &[], 100, &interrupted)
+        .rescue_expired(
+            Timestamp(T0.0 + 40_000),
+            "interrupted",
+            &[],
+            100,
+            &interrupted,
+        )
         .await
         .expect("rescue");
     assert_eq!(rescued.ids, vec![claims[1].operation_id]);

@@ -5,7 +5,7 @@
 //! through these functions.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -200,17 +200,20 @@ impl Services {
     /// the disk had room again. Its lease keeper stops those that are still running.)
     ///
     /// A large rescue goes in transactions of [`RESCUE_BATCH`] operations, each published as it
-    /// commits; every writer waiting meanwhile (a login, a claim, an edit) gets the database
-    /// between two of them. Returns how many operations were rescued.
+    /// commits, with a pause as long as the transaction after each: every writer waiting
+    /// meanwhile (a login, a claim, an edit) gets the database between two of them. Returns
+    /// how many operations were rescued.
     pub async fn rescue_expired(&self, keep: &[String]) -> Result<usize, EngineError> {
         let now = self.now();
         let mark_of = |module_id: i64| fingerprint(module_id, "interrupted", INTERRUPTED);
         let mut rescued = 0;
         loop {
+            let started = Instant::now();
             let batch = self
                 .store
                 .rescue_expired(now, INTERRUPTED, keep, RESCUE_BATCH, &mark_of)
                 .await?;
+            let took = started.elapsed();
             if !batch.ids.is_empty() {
                 rescued += batch.ids.len();
                 self.publish(&batch.ids).await;
@@ -218,7 +221,9 @@ impl Services {
             if !batch.more {
                 break;
             }
-            tokio::task::yield_now().await;
+            // As long again for everyone else: SQLite's waiting writers retry on a timer,
+            // and a rescue that took the lock back at once would starve them.
+            tokio::time::sleep(took.max(Duration::from_millis(1))).await;
         }
         if rescued > 0 {
             tracing::warn!(

@@ -167,6 +167,10 @@ where
         at: Timestamp,
     ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
+        // A whole module's failures in one statement: past the pool's statement limit at 1M.
+        if let Some(long_read) = D::LONG_READ {
+            sqlx::query(long_read).execute(&mut *tx).await?;
+        }
         let group = Self::failure_group_id(&mut tx, mark, at).await?;
         let moved = sqlx::query(&format!(
             "UPDATE operation SET failure_id = $1 WHERE module_id = $2 AND last_error = $3 AND state IN {ACTIVE}"

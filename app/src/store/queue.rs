@@ -495,7 +495,10 @@ where
             .collect();
         if expired.is_empty() {
             tx.rollback().await?;
-            return Ok(RescuedBatch { ids: Vec::new(), more });
+            return Ok(RescuedBatch {
+                ids: Vec::new(),
+                more,
+            });
         }
         let error_id = Self::error_message_id(&mut tx, message).await?;
         let mut rescued = Vec::with_capacity(expired.len());
@@ -540,10 +543,7 @@ where
             }
         }
         tx.commit().await?;
-        Ok(RescuedBatch {
-            ids: rescued,
-            more,
-        })
+        Ok(RescuedBatch { ids: rescued, more })
     }
 
     async fn notify(&self, payload: &str) -> StoreResult<()> {
