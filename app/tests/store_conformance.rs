@@ -1589,12 +1589,21 @@ async fn a_large_rescue_goes_in_batches_past_the_callers_own_runs(db: &TestDb) {
     };
     assert!(!running(ops[3]).await, "a batch is committed on its own");
     assert!(running(ops[4]).await, "the next batch is not begun");
+    // The caller also holds two live runs, not among the expired: every expired row is read,
+    // and what is past the limit is still said to remain.
+    let kept = [own.clone(), "live-1".to_owned(), "live-2".to_owned()];
     let second = s
-        .rescue_expired(at, "interrupted", keep, 3, &interrupted)
+        .rescue_expired(at, "interrupted", &kept, 2, &interrupted)
         .await
         .unwrap();
-    assert_eq!(second.ids, vec![ops[4], ops[5], ops[6]]);
-    assert!(second.more, "the kept run is still expired");
+    assert_eq!(second.ids, vec![ops[4], ops[5]]);
+    assert!(second.more, "ops[6] is past the limit");
+    let third = s
+        .rescue_expired(at, "interrupted", &kept, 2, &interrupted)
+        .await
+        .unwrap();
+    assert_eq!(third.ids, vec![ops[6]]);
+    assert!(!third.more, "every expired row was read");
     let last = s
         .rescue_expired(at, "interrupted", keep, 3, &interrupted)
         .await

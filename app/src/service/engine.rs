@@ -209,15 +209,31 @@ impl Services {
         let mut rescued = 0;
         loop {
             let started = Instant::now();
-            let batch = self
+            let batch = match self
                 .store
                 .rescue_expired(now, INTERRUPTED, keep, RESCUE_BATCH, &mark_of)
-                .await?;
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    // The batches before it are committed and published: say so.
+                    if rescued > 0 {
+                        tracing::warn!(
+                            count = rescued,
+                            "operations of a lost worker returned for a restart before an error"
+                        );
+                    }
+                    return Err(error.into());
+                }
+            };
             let took = started.elapsed();
-            if !batch.ids.is_empty() {
-                rescued += batch.ids.len();
-                self.publish(&batch.ids).await;
+            if batch.ids.is_empty() {
+                // Nothing was ours to rescue (every row read was kept, or another node's):
+                // the next rescue tries again.
+                break;
             }
+            rescued += batch.ids.len();
+            self.publish(&batch.ids).await;
             if !batch.more {
                 break;
             }

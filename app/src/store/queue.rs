@@ -39,7 +39,8 @@ pub trait Queue: Send + Sync {
     ) -> StoreResult<Vec<HeldLease>>;
     /// Returns up to `limit` running operations whose lease ran out before `now` to `error`,
     /// due at once, with their attempt recorded as interrupted by `message`, in one
-    /// transaction, lowest ids first; returns their ids and whether more remain. A large rescue
+    /// transaction, lowest ids first (of those no other node has locked); returns their ids
+    /// and whether more may remain (the next call then finds out). A large rescue
     /// (a node starting on a database a dead node left a million runs in) is so many short
     /// transactions, with logins, claims and finishes writing between them. The attempts whose
     /// tokens are in `keep` are left alone: the caller's own runs, whose ends it is still
@@ -487,12 +488,15 @@ where
         .bind(wanted as i64)
         .fetch_all(&mut *tx)
         .await?;
-        let more = expired.len() == wanted;
-        let expired: Vec<(i64, String, i64, i64)> = expired
+        let read_all = expired.len() < wanted;
+        let mut expired: Vec<(i64, String, i64, i64)> = expired
             .into_iter()
             .filter(|(_, token, _, _)| !keep.contains(token))
-            .take(limit)
             .collect();
+        // More may remain past the rows read, or among them past the limit (the kept runs
+        // were not among them).
+        let more = !read_all || expired.len() > limit;
+        expired.truncate(limit);
         if expired.is_empty() {
             tx.rollback().await?;
             return Ok(RescuedBatch {

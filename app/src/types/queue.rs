@@ -161,7 +161,7 @@ pub struct HeldLease {
 }
 
 /// One transaction of a rescue: the operations it returned for a restart, and whether more
-/// expired leases were left for the next one.
+/// expired leases may be left for the next one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RescuedBatch {
     pub ids: Vec<i64>,
