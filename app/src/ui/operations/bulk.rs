@@ -60,7 +60,12 @@ pub(super) fn BulkBar(
         };
         leptos::task::spawn_local(async move {
             match cancel_bulk_job(current.id).await {
-                Ok(now) => job.set(Some(now)),
+                Ok(now) => {
+                    job.set(Some(now));
+                    // The list as the job left it: a batch that committed while the page was
+                    // loading was announced before its stream was connected.
+                    refresh.update(|n| *n += 1);
+                }
                 Err(e) => error.set(Some(AppError::message(&e, lang))),
             }
         });
