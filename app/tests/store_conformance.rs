@@ -15,7 +15,7 @@ use app::types::queue::{
 };
 use app::types::{
     AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
-    OperationFilter, SortColumn, SortOrder, Status, Timestamp,
+    OperationFilter, OperationRow, SortColumn, SortOrder, Status, Timestamp,
 };
 use sqlx::error::ErrorKind;
 use support::{TestDb, T0};
@@ -742,6 +742,91 @@ async fn the_status_sql_agrees_with_the_one_status_rule(db: &TestDb) {
     distinct.sort_by_key(|st| st.raw());
     distinct.dedup();
     assert_eq!(groups.len(), distinct.len(), "statuses grouped: {labels:?}");
+}
+
+async fn pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order(db: &TestDb) {
+    // Three modules and three clients, named out of id order, two of the clients alike; their
+    // twelve operations interleaved. Paged three at a time, each sort (module and client, both
+    // ways) reads as the whole list ordered by that name, then by id.
+    let s = &*db.store;
+    let mut modules = Vec::new();
+    for name in ["Module C", "Module A", "Module B"] {
+        modules.push(
+            s.insert_module(&module(name), &entry("add", "processing", None))
+                .await
+                .expect("module"),
+        );
+    }
+    let mut clients = Vec::new();
+    for name in ["Zeta", "Alpha", "Zeta"] {
+        clients.push(
+            s.insert_client(
+                &NewClient {
+                    name: name.into(),
+                    email: None,
+                    created: T0,
+                },
+                &entry("add", "account", None),
+            )
+            .await
+            .expect("client"),
+        );
+    }
+    for i in 0..12 {
+        let (client, module) = (clients[i % 3], modules[(i / 2) % 3]);
+        let item = s
+            .insert_item(
+                &NewItem {
+                    client_id: client,
+                    module_id: module,
+                    itemtype: "vds".into(),
+                    name: format!("host{i}.example"),
+                    status: ItemStatus::Ordered,
+                    created: T0,
+                },
+                &entry("add", "item", None),
+            )
+            .await
+            .expect("item");
+        s.insert_operation(
+            &fields(item, client, module),
+            OperationState::Waiting,
+            T0,
+            &entry("a", "runningoperation", None),
+        )
+        .await
+        .expect("operation");
+    }
+    for column in [SortColumn::Processingmodule, SortColumn::Client] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let mut paged = Vec::new();
+            for page in 1..=5 {
+                paged.extend(
+                    s.list_operations(&ListQuery {
+                        sort: column,
+                        order,
+                        page,
+                        page_size: 3,
+                        ..ListQuery::default()
+                    })
+                    .await
+                    .expect("page"),
+                );
+            }
+            let key = |r: &OperationRow| match column {
+                SortColumn::Client => (r.client_name.clone(), r.id),
+                _ => (r.module_name.clone(), r.id),
+            };
+            let mut want: Vec<(String, i64)> = paged.iter().map(key).collect();
+            want.sort();
+            if order == SortOrder::Desc {
+                want.reverse();
+            }
+            let got: Vec<(String, i64)> = paged.iter().map(key).collect();
+            assert_eq!(got.len(), 12, "{column:?} {order:?}: every row once");
+            assert_eq!(got, want, "{column:?} {order:?}");
+        }
+    }
 }
 
 async fn every_column_sorts_both_ways_and_pages(db: &TestDb) {
@@ -2807,6 +2892,7 @@ on_both_databases!(
     list_rows_carry_names_and_derived_status,
     the_status_sql_agrees_with_the_one_status_rule,
     every_column_sorts_both_ways_and_pages,
+    pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order,
     counts_stop_at_their_bound,
     start_stop_and_delete_respect_the_state,
     attempts_keep_their_logs_in_order,

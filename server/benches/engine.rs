@@ -4,7 +4,8 @@
 //! attempt row (checked on a sample after each run). With `BENCH_GRAPHILE=1`, the same
 //! PostgreSQL then drains as many no-op jobs through graphile-worker 0.18 in its fastest
 //! documented configuration (`server/benches/graphile/`, installed by `npm ci` there), and the
-//! ratio is printed.
+//! ratio is printed. First it measures what the machine can fork and reap: `true` alone, 16
+//! at once, the ceiling `exec` is compared with.
 //!
 //! `cargo bench -p server --bench engine`; environment:
 //! - `BENCH_BACKENDS` (default `sqlite,postgres`); PostgreSQL needs `BILLOPS_TEST_POSTGRES_URL`
@@ -210,6 +211,10 @@ fn main() {
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .unwrap_or("true");
+    let ceiling = runtime.block_on(fork_ceiling(true_path, exec_ops, 16));
+    println!(
+        "fork ceiling: {true_path} alone  {exec_ops:>7} runs {ceiling:>9.0} runs/s  (16 at once)"
+    );
     println!("engine throughput, one node (operations per second, start to empty list)");
     for backend in &backends {
         if let Some((url, name, _dir)) = fresh(backend, "noop") {
@@ -241,11 +246,41 @@ fn main() {
                 true_path,
             ));
             println!(
-                "{backend:>8}  exec `true`    {exec_ops:>7} ops  {rate:>9.0} ops/s  (16 at once)"
+                "{backend:>8}  exec `true`    {exec_ops:>7} ops  {rate:>9.0} ops/s  (16 at once; {:.0} % of the fork ceiling)",
+                100.0 * rate / ceiling
             );
             drop_db(name);
         }
     }
+}
+
+/// What this machine can fork and reap: `n` runs of `program` alone, `at_once` at a time, each
+/// spawned with its output piped as a module's is, waited for, its pipes read to the end.
+async fn fork_ceiling(program: &str, n: usize, at_once: usize) -> f64 {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let permits = Arc::new(tokio::sync::Semaphore::new(at_once));
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let permit = permits.clone().acquire_owned().await.expect("semaphore");
+        let program = program.to_owned();
+        runs.spawn(async move {
+            let mut child = tokio::process::Command::new(program)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let mut out = Vec::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                let _ = stdout.read_to_end(&mut out).await;
+            }
+            let _ = child.wait().await;
+            drop(permit);
+        });
+    }
+    while runs.join_next().await.is_some() {}
+    n as f64 / started.elapsed().as_secs_f64()
 }
 
 fn drop_db(name: Option<String>) {

@@ -158,6 +158,55 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// Latencies of one list request repeated: p50, p99 and the rows of its page.
+struct Timed {
+    p50: Duration,
+    p99: Duration,
+    rows: usize,
+}
+
+impl Timed {
+    fn print(&self, scenario: &str) {
+        println!(
+            "{:<28} {:>9} {:>9} {:>7}",
+            scenario,
+            ms(self.p50),
+            ms(self.p99),
+            self.rows
+        );
+    }
+}
+
+/// Calls the list `query` (a tenth of `iterations` to warm up, then `iterations` timed) and
+/// checks it answers a list.
+async fn time_list(
+    router: &axum::Router,
+    query: &str,
+    iterations: usize,
+) -> anyhow_free::Result<Timed> {
+    let body = call(router, query).await;
+    let rows = serde_json::from_str::<serde_json::Value>(&body)
+        .map_err(|e| format!("{e}: {body}"))?
+        .as_array()
+        .map(Vec::len)
+        .ok_or_else(|| format!("not a list: {body}"))?;
+    for _ in 0..iterations / 10 {
+        call(router, query).await;
+    }
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        call(router, query).await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok(Timed {
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        rows,
+    })
+}
+
 async fn call(router: &axum::Router, query: &str) -> String {
     let response = router
         .clone()
@@ -347,30 +396,8 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         for (page_name, page) in [("first page", 1), ("deep page (51)", 51)] {
             let query =
                 format!("func=runningoperation&auth={sid}&p_cnt=100&p_num={page}&out=JSONdata");
-            let body = call(&router, &query).await;
-            let rows = serde_json::from_str::<serde_json::Value>(&body)
-                .map_err(|e| format!("{e}: {body}"))?;
-            let rows = rows
-                .as_array()
-                .map(Vec::len)
-                .ok_or_else(|| format!("not a list: {body}"))?;
-            for _ in 0..iterations / 10 {
-                call(&router, &query).await;
-            }
-            let mut times = Vec::with_capacity(iterations);
-            for _ in 0..iterations {
-                let t = Instant::now();
-                call(&router, &query).await;
-                times.push(t.elapsed());
-            }
-            times.sort();
-            println!(
-                "{:<28} {:>9} {:>9} {:>7}",
-                format!("{name}, {page_name}"),
-                ms(percentile(&times, 0.5)),
-                ms(percentile(&times, 0.99)),
-                rows
-            );
+            let timed = time_list(&router, &query, iterations).await?;
+            timed.print(&format!("{name}, {page_name}"));
         }
     }
     call(
@@ -378,6 +405,25 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         &format!("func=runningoperation.filter&sok=ok&auth={sid}&out=JSONdata"),
     )
     .await;
+    // Every column the list sorts by, both ways, unfiltered: the first page, page 51, and
+    // page 5,000 as the UI's pager reaches it (where there are that many).
+    println!(
+        "{:<28} {:>9} {:>9} {:>7}",
+        "sort (unfiltered, p_cnt=100)", "p50 ms", "p99 ms", "rows"
+    );
+    let deepest = u64::try_from(n / 100).unwrap_or(1).clamp(1, 5_000);
+    for column in app::types::SortColumn::ALL {
+        for order in ["asc", "desc"] {
+            for page in [1, 51, deepest] {
+                let query = format!(
+                    "func=runningoperation&auth={sid}&p_cnt=100&p_num={page}&p_sort={}&p_order={order}&out=JSONdata",
+                    column.name()
+                );
+                let timed = time_list(&router, &query, iterations).await?;
+                timed.print(&format!("{} {order}, page {page}", column.name()));
+            }
+        }
+    }
     println!("{}", export_csv(&router, &sid).await?);
     // A Prometheus scrape: the database's counts and each module's oldest due operation, as
     // a node whose rescuer has folded the counts' deltas (PostgreSQL) sees them.
@@ -459,6 +505,11 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     )
     .await;
     println!("loopback, unfiltered first page, 8 connections: {rps:.0} requests/s");
+    println!(
+        "resident memory after the run: {} MiB (peak since the export: {} MiB)",
+        memory_mib("VmRSS"),
+        memory_mib("VmHWM")
+    );
     Ok(())
 }
 

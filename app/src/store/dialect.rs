@@ -68,6 +68,11 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// one statement (run again while it changes anything); `None` where the triggers update
     /// the minutes themselves.
     const FOLD_ATTEMPT_DELTAS: Option<&'static str>;
+    /// Whether a shallow page sorted by module is read as each module's first rows in id
+    /// order, merged (`LATERAL`). PostgreSQL cannot tell that the module walk by (unique) name
+    /// leaves each module's rows in id order, and sorts every row of the first module to show
+    /// one page of it; SQLite's planner walks the two indexes in order by itself.
+    const PAGE_PER_MODULE: bool;
 
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;

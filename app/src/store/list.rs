@@ -10,7 +10,8 @@ use super::sql::{
 };
 use super::StoreResult;
 use crate::types::{
-    Intname, ListQuery, OperationFilter, OperationRow, OperationState, SortOrder, Status, Timestamp,
+    Intname, ListQuery, OperationFilter, OperationRow, OperationState, SortColumn, SortOrder,
+    Status, Timestamp,
 };
 use futures_util::TryStreamExt;
 use sqlx::Pool;
@@ -39,6 +40,10 @@ pub trait OperationList: Send + Sync {
         sink: mpsc::Sender<OperationRow>,
     ) -> StoreResult<u64>;
 }
+
+/// Deepest row (offset plus page size) a page sorted by module is read to module by module
+/// where the backend wants it ([`Dialect::PAGE_PER_MODULE`]); deeper, one ordinary walk.
+const PER_MODULE_REACH: u64 = 10_000;
 
 /// Most distinct messages an error-text filter lists by id; past it, it matches in SQL.
 const MAX_ERROR_IDS: usize = 200;
@@ -200,16 +205,38 @@ where
         let sort = sort_sql(query.sort);
         // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
         // otherwise walk all of `operation` in id order to meet the page's 100 rows.
-        let mut qb = Sql::new::<D>(format!(
-            "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
-            sort_joins(query.sort)
-        ));
-        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-        Self::push_filter(&mut qb, &query.filter, error_ids);
-        qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+        let offset = query.offset();
+        let reach = offset.saturating_add(u64::from(query.page_size));
+        let per_module = D::PAGE_PER_MODULE
+            && query.sort == SortColumn::Processingmodule
+            && reach <= PER_MODULE_REACH;
+        let mut qb = if per_module {
+            // Each module's first `reach` rows in id order hold the page (module names are
+            // unique): at most modules × reach rows are merged, however many there are.
+            let mut qb = Sql::new::<D>(format!(
+                "{ROW_COLUMNS} FROM (SELECT per.page_id FROM processing_module pm CROSS JOIN LATERAL \
+                 (SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {ACTIVE}"
+            ));
+            Self::push_filter(&mut qb, &query.filter, error_ids);
+            qb.push(format!(" ORDER BY o.id {order} LIMIT "))
+                .push_bind(i64::try_from(reach).unwrap_or(i64::MAX));
+            qb.push(format!(
+                ") per ORDER BY pm.name {order}, per.page_id {order}"
+            ));
+            qb
+        } else {
+            let mut qb = Sql::new::<D>(format!(
+                "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
+                sort_joins(query.sort)
+            ));
+            qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+            Self::push_filter(&mut qb, &query.filter, error_ids);
+            qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+            qb
+        };
         qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
         qb.push(" OFFSET ")
-            .push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         qb.push(format!(
                 ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
             ));

@@ -70,6 +70,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "bulk_job",
         sql: include_str!("../../../migrations/sqlite/0012_bulk_job.sql"),
     },
+    Migration {
+        version: 13,
+        name: "sort_indexes",
+        sql: include_str!("../../../migrations/sqlite/0013_sort_indexes.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -133,6 +138,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "bulk_job",
         sql: include_str!("../../../migrations/postgres/0012_bulk_job.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "sort_indexes",
+        sql: include_str!("../../../migrations/postgres/0013_sort_indexes.sql"),
     },
 ];
 

@@ -59,7 +59,7 @@ impl Dialect for Postgres {
     const MIGRATIONS: &'static [Migration] = super::migrate::POSTGRES;
     // Autovacuum analyses too, but only after enough churn; this keeps plans right after bulk
     // changes. It samples, so it stays cheap on large tables.
-    const MAINTAIN: &'static str = "ANALYZE operation, item";
+    const MAINTAIN: &'static str = "ANALYZE operation, item, client";
     const TEXT_MATCH: &'static str = "ILIKE";
     const CLAIM_PRELUDE: Option<&'static str> = None;
     // Claims from several nodes queue here, one at a time; NO KEY UPDATE does not block the
@@ -102,6 +102,7 @@ impl Dialect for Postgres {
          SET ok = attempt_rollup.ok + EXCLUDED.ok, failed = attempt_rollup.failed + EXCLUDED.failed, \
              other = attempt_rollup.other + EXCLUDED.other",
     );
+    const PAGE_PER_MODULE: bool = true;
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

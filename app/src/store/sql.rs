@@ -12,10 +12,18 @@ use super::dialect::Dialect;
 /// The current list holds these states.
 pub(crate) const ACTIVE: &str = "('waiting', 'running', 'error')";
 
-/// [`Status::of`](crate::types::Status::of) in SQL, for sorting by status (the conformance
-/// test `the_status_sql_agrees_with_the_one_status_rule` holds the two together).
-pub(crate) const STATUS_SQL: &str = "CASE WHEN o.state = 'running' THEN 'running' \
-     WHEN o.manual THEN 'manual' WHEN o.state = 'error' THEN 'error' ELSE 'waiting' END";
+/// The text of [`STATUS_SQL`], for building the status filters from it.
+macro_rules! status_case {
+    () => {
+        "CASE WHEN o.state = 'running' THEN 'running' \
+         WHEN o.manual THEN 'manual' WHEN o.state = 'error' THEN 'error' ELSE 'waiting' END"
+    };
+}
+
+/// [`Status::of`](crate::types::Status::of) in SQL, for sorting and filtering by status (the
+/// conformance test `the_status_sql_agrees_with_the_one_status_rule` holds the two together):
+/// word for word the expression of the index `operation_active_by_status` (migration 0013).
+pub(crate) const STATUS_SQL: &str = status_case!();
 
 /// The columns of an operation list row, in the order `operation_row` reads them.
 pub(crate) const ROW_COLUMNS: &str =
@@ -70,16 +78,15 @@ pub(crate) fn sort_joins(column: crate::types::SortColumn) -> &'static str {
     }
 }
 
-/// The predicate that selects operations of one status ([`Status::of`](crate::types::Status::of)
-/// in SQL): word for word the `WHERE` of that status's partial index (migrations), which is how
-/// the planner knows it may use it.
+/// The predicate that selects operations of one status: [`STATUS_SQL`] equal to it, which the
+/// status index (`operation_active_by_status`) answers in id order.
 pub(crate) fn status_sql(status: crate::types::Status) -> &'static str {
     use crate::types::Status as S;
     match status {
-        S::Running => "o.state = 'running'",
-        S::Manual => "o.state IN ('waiting', 'error') AND o.manual = TRUE",
-        S::Error => "o.state = 'error' AND o.manual = FALSE",
-        S::Waiting => "o.state = 'waiting' AND o.manual = FALSE",
+        S::Running => concat!("(", status_case!(), ") = 'running'"),
+        S::Manual => concat!("(", status_case!(), ") = 'manual'"),
+        S::Error => concat!("(", status_case!(), ") = 'error'"),
+        S::Waiting => concat!("(", status_case!(), ") = 'waiting'"),
     }
 }
 
