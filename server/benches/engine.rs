@@ -20,7 +20,7 @@ use app::service::{Actor, ModuleInput, Services, SystemClock};
 use app::store::fixtures::Fixtures;
 use app::store::{NewItem, OperationFields};
 use app::types::OperationState;
-use app::types::{AttemptOutcome, Intname, ItemStatus, ListQuery, ModuleKind, Timestamp};
+use app::types::{AttemptOutcome, Intname, ItemStatus, ModuleKind, OperationFilter, Timestamp};
 use server::engine::driver::NoopDriver;
 use server::engine::{Drivers, Engine, EngineConfig};
 
@@ -141,8 +141,9 @@ async fn drain(url: &str, n: usize, workers: usize, drivers: Drivers, target: &s
     let started = Instant::now();
     let engine = Engine::start(services, config, drivers);
     loop {
-        let (_, left) = store
-            .page_operations(&ListQuery::default(), 1)
+        // Whether any operation is still current, as graphile-worker's side counts its jobs.
+        let left = store
+            .count_operations(&OperationFilter::default(), 1)
             .await
             .expect("count");
         if left == 0 {

@@ -91,6 +91,10 @@ pub struct Changed {
     /// The node that made the change.
     pub node: String,
     pub ids: Vec<i64>,
+    /// Made by an engine (claims, finishes, rescues): never a stop request, so a node's lease
+    /// keeper need not renew early for it (older nodes' messages lack it: `false`).
+    #[serde(default)]
+    pub by_engine: bool,
 }
 
 /// Most ids one change message names; past it, the message says "anything" (no ids).
@@ -118,7 +122,7 @@ impl Services {
         let claims = self.store.claim_operations(&request).await?;
         if !claims.is_empty() {
             let ids: Vec<i64> = claims.iter().map(|c| c.operation_id).collect();
-            self.publish(&ids).await;
+            self.publish_engine(&ids).await;
         }
         Ok(claims)
     }
@@ -160,7 +164,7 @@ impl Services {
             .map(|(run, _)| run.claim.operation_id)
             .collect();
         if !ids.is_empty() {
-            self.publish(&ids).await;
+            self.publish_engine(&ids).await;
         }
         Ok(ids.len())
     }
@@ -233,7 +237,7 @@ impl Services {
                 break;
             }
             rescued += batch.ids.len();
-            self.publish(&batch.ids).await;
+            self.publish_engine(&batch.ids).await;
             if !batch.more {
                 break;
             }
@@ -288,6 +292,15 @@ impl Services {
     /// Tells this node's listeners, and through the database every other node's, that the
     /// operations `ids` changed. Failing to tell is logged, never an error: polling catches up.
     pub async fn publish(&self, ids: &[i64]) {
+        self.announce(ids, false).await;
+    }
+
+    /// [`Services::publish`] for the engine's own changes ([`Changed::by_engine`]).
+    async fn publish_engine(&self, ids: &[i64]) {
+        self.announce(ids, true).await;
+    }
+
+    async fn announce(&self, ids: &[i64], by_engine: bool) {
         let changed = Changed {
             node: self.node.to_string(),
             ids: if ids.len() > MAX_IDS_PER_MESSAGE {
@@ -295,6 +308,7 @@ impl Services {
             } else {
                 ids.to_vec()
             },
+            by_engine,
         };
         let _ = self.changes.send(changed.clone());
         if let Ok(payload) = serde_json::to_string(&changed) {

@@ -144,6 +144,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "sort_indexes",
         sql: include_str!("../../../migrations/postgres/0013_sort_indexes.sql"),
     },
+    Migration {
+        version: 14,
+        name: "attempt_writes",
+        sql: include_str!("../../../migrations/postgres/0014_attempt_writes.sql"),
+    },
 ];
 
 /// Wall-clock now in epoch milliseconds (for `applied_at` only; the service has its own clock).

@@ -340,10 +340,16 @@ async fn finisher(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<Finishe
             return;
         };
         let mut batch = vec![first];
+        // Runs claimed together end together, but their tasks reach the channel one by one:
+        // a moment's wait gathers them into one transaction instead of a few of one run each.
+        let gathered_by = tokio::time::Instant::now() + FINISH_GATHER;
         while batch.len() < batch_size {
             match done.try_recv() {
                 Ok(run) => batch.push(run),
-                Err(_) => break,
+                Err(_) => match tokio::time::timeout_at(gathered_by, done.recv()).await {
+                    Ok(Some(run)) => batch.push(run),
+                    _ => break,
+                },
             }
         }
         let shared = shared.clone();
@@ -393,6 +399,9 @@ fn outcome_of(result: &RunResult) -> &'static str {
     }
 }
 
+/// Longest a finished run waits for others to share its transaction.
+const FINISH_GATHER: Duration = Duration::from_millis(1);
+
 /// How long a finish that cannot be written is tried again.
 const RECORD_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -408,7 +417,7 @@ async fn lease_keeper(shared: Arc<Shared>) {
         let tick = tokio::time::sleep(interval);
         tokio::select! {
             _ = tick => {}
-            _ = changes.recv() => {
+            _ = may_ask_a_stop(&mut changes) => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 while changes.try_recv().is_ok() {}
             }
@@ -450,6 +459,22 @@ async fn lease_keeper(shared: Arc<Shared>) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Waits for a change that may ask one of this node's runs to stop: any but the engines' own
+/// claims, finishes and rescues (renewing after each of those spent a busy node's database on
+/// rewriting leases that had just been taken). Changes missed are a hint as well.
+async fn may_ask_a_stop(
+    changes: &mut tokio::sync::broadcast::Receiver<app::service::engine::Changed>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match changes.recv().await {
+            Ok(changed) if changed.by_engine => continue,
+            Ok(_) | Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
         }
     }
 }
