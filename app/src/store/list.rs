@@ -203,8 +203,6 @@ where
         // offset without touching other tables), then the joins for those rows only.
         let order = order_sql(query.order);
         let sort = sort_sql(query.sort);
-        // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
-        // otherwise walk all of `operation` in id order to meet the page's 100 rows.
         let offset = query.offset();
         let reach = offset.saturating_add(u64::from(query.page_size));
         let per_module = D::PAGE_PER_MODULE
@@ -237,6 +235,8 @@ where
         qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
         qb.push(" OFFSET ")
             .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
+        // otherwise walk all of `operation` in id order to meet the page's 100 rows.
         qb.push(format!(
                 ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
             ));
