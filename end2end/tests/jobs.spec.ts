@@ -4,16 +4,19 @@ import { logIn } from './session';
 // scripts/e2e runs bulk jobs 4 operations a batch, 400 ms apart: a job over the demo's failed
 // operations takes seconds, long enough to watch, reload and cancel.
 
-async function narrowToErrors(page: Page) {
-  await page.locator('.status-counts button[data-status="error"]').click();
-  await expect(page.locator('.filterbar')).toContainText('Status: error');
+/// Narrows the list to one status by its count, once the list can hear the click: right after
+/// the login redirect the page may still be hydrating, and a click then is lost.
+async function narrowTo(page: Page, status: string) {
+  await expect(page.locator('main.page')).toHaveAttribute('data-ready', 'true');
+  await page.locator(`.status-counts button[data-status="${status}"]`).click();
+  await expect(page.locator('.filterbar')).toContainText(`Status: ${status}`);
 }
 
 const job = (page: Page) => page.locator('.bulk-job');
 
 test('Stop all matching runs as a job with a progress bar that survives a reload and can be cancelled', async ({ page }, info) => {
   await logIn(page);
-  await narrowToErrors(page);
+  await narrowTo(page, 'error');
   const matching = Number((await page.locator('.bulk .matching').innerText()).match(/(\d+)/)![1]);
   expect(matching).toBeGreaterThan(8);
   await page.locator('.bulk').getByRole('button', { name: 'Stop all' }).click();
@@ -56,8 +59,7 @@ test('Stop all matching runs as a job with a progress bar that survives a reload
 
 test('a job runs to its end and sums up what it did and why it left the rest', async ({ page }, info) => {
   await logIn(page);
-  await page.locator('.status-counts button[data-status="manual"]').click();
-  await expect(page.locator('.filterbar')).toContainText('Status: manual');
+  await narrowTo(page, 'manual');
   await page.locator('.bulk').getByRole('button', { name: 'Create tasks all' }).click();
   await page.getByRole('alertdialog').getByRole('button', { name: 'Yes' }).click();
   await expect(job(page)).toHaveAttribute('data-state', 'done', { timeout: 45_000 });
