@@ -256,7 +256,8 @@ fn main() {
 }
 
 /// What this machine can fork and reap: `n` runs of `program` alone, `at_once` at a time, each
-/// spawned with its output piped as a module's is, waited for, its pipes read to the end.
+/// spawned with its output piped as a module's is, its standard output read to the end (`true`
+/// writes nothing), and waited for.
 async fn fork_ceiling(program: &str, n: usize, at_once: usize) -> f64 {
     use tokio::io::AsyncReadExt;
     let started = Instant::now();
