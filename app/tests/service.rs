@@ -1206,6 +1206,7 @@ async fn the_csv_export_is_the_list_as_filtered_and_sorted_in_the_callers_langua
                 order: SortOrder::Desc,
                 page: 1,
                 page_size: 1000,
+                seek: None,
             },
         )
         .await

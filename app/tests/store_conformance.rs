@@ -10,6 +10,7 @@ use app::store::{
     SessionRecord, Store, StoreError, UserRecord,
 };
 use app::types::failure::FailureMark;
+use app::types::page::Seek;
 use app::types::queue::{
     AfterAttempt, Claim, ClaimRequest, Finish, OperationState, RescuedBatch, TaskKind,
 };
@@ -825,6 +826,124 @@ async fn pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order(db:
             let got: Vec<(String, i64)> = paged.iter().map(key).collect();
             assert_eq!(got.len(), 12, "{column:?} {order:?}: every row once");
             assert_eq!(got, want, "{column:?} {order:?}");
+        }
+    }
+}
+
+async fn pages_read_by_seeking_are_the_pages_their_numbers_name(db: &TestDb) {
+    // Thirteen operations over three modules and three clients (two alike), with ties in
+    // every column; paged three at a time. Each next page read by seeking past the last row
+    // of the one before, and each previous page by seeking before the first row of the one
+    // after, is the page its number names, in every sort both ways; its count runs from it on.
+    let s = &*db.store;
+    let mut modules = Vec::new();
+    for name in ["Module C", "Module A", "Module B"] {
+        modules.push(
+            s.insert_module(&module(name), &entry("add", "processing", None))
+                .await
+                .expect("module"),
+        );
+    }
+    let mut clients = Vec::new();
+    for name in ["Zeta", "Alpha", "Zeta"] {
+        clients.push(
+            s.insert_client(
+                &NewClient {
+                    name: name.into(),
+                    email: None,
+                    created: T0,
+                },
+                &entry("add", "account", None),
+            )
+            .await
+            .expect("client"),
+        );
+    }
+    for i in 0..13_i64 {
+        let n = i as usize;
+        let (client, module) = (clients[n % 3], modules[(n / 2) % 3]);
+        let item = s
+            .insert_item(
+                &NewItem {
+                    client_id: client,
+                    module_id: module,
+                    itemtype: if i % 2 == 0 { "vds" } else { "domain" }.into(),
+                    name: format!("host{i}.example"),
+                    status: ItemStatus::Ordered,
+                    created: T0,
+                },
+                &entry("add", "item", None),
+            )
+            .await
+            .expect("item");
+        let fields = OperationFields {
+            intname: [Intname::Open, Intname::Close, Intname::Suspend][n % 3],
+            itemtype: if i % 2 == 0 { "vds" } else { "domain" }.into(),
+            cdate: Timestamp(T0.0 + (i % 4) * 1000),
+            trycount: i % 3,
+            manual: i % 5 == 0,
+            ..fields(item, client, module)
+        };
+        let state = if i % 4 == 1 {
+            OperationState::Error
+        } else {
+            OperationState::Waiting
+        };
+        s.insert_operation(&fields, state, T0, &entry("a", "runningoperation", None))
+            .await
+            .expect("operation");
+    }
+    let ids = |rows: &[OperationRow]| rows.iter().map(|r| r.id).collect::<Vec<i64>>();
+    for column in SortColumn::ALL {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let query = |page: u32, seek: Option<Seek>| ListQuery {
+                sort: column,
+                order,
+                page,
+                page_size: 3,
+                seek,
+                ..ListQuery::default()
+            };
+            let mut numbered = Vec::new();
+            for page in 1..=5 {
+                numbered.push(s.list_operations(&query(page, None)).await.expect("page"));
+            }
+            for page in 2..=5_u32 {
+                let before = numbered[page as usize - 2].last().expect("a full page");
+                let seek = Seek::at(before, column, true);
+                let (rows, counted) = s
+                    .page_operations(&query(page, Some(seek)), 100)
+                    .await
+                    .expect("page after");
+                assert_eq!(
+                    ids(&rows),
+                    ids(&numbered[page as usize - 1]),
+                    "{column:?} {order:?}: page {page} after the one before"
+                );
+                assert_eq!(
+                    counted,
+                    13 - 3 * u64::from(page - 1),
+                    "{column:?} {order:?}"
+                );
+            }
+            for page in 1..=4_u32 {
+                let after = numbered[page as usize].first().expect("a page after");
+                let seek = Seek::at(after, column, false);
+                let (rows, counted) = s
+                    .page_operations(&query(page, Some(seek)), 100)
+                    .await
+                    .expect("page before");
+                assert_eq!(
+                    ids(&rows),
+                    ids(&numbered[page as usize - 1]),
+                    "{column:?} {order:?}: page {page} before the one after"
+                );
+                assert_eq!(
+                    counted,
+                    13 - 3 * u64::from(page - 1),
+                    "{column:?} {order:?}"
+                );
+            }
         }
     }
 }
@@ -2893,6 +3012,7 @@ on_both_databases!(
     the_status_sql_agrees_with_the_one_status_rule,
     every_column_sorts_both_ways_and_pages,
     pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order,
+    pages_read_by_seeking_are_the_pages_their_numbers_name,
     counts_stop_at_their_bound,
     start_stop_and_delete_respect_the_state,
     attempts_keep_their_logs_in_order,

@@ -2,12 +2,12 @@
 //! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
 //! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
 //! module, error text and failure group; every sort column both ways (first page, page 51 and
-//! page 5,000, the UI's deepest); the failures view and `runningoperation.failures`;
-//! a bulk job over an eighth of the operations with the list read meanwhile; the start-up
-//! rescue of a dead node's runs (a tenth) with an admin's edits meanwhile; the whole list
-//! exported as CSV (rows/s, peak memory); a metrics
-//! scrape; then requests per second over loopback with 8 keep-alive connections, and the
-//! process's resident memory after it all.
+//! page 5,000, the UI's deepest, by number and as the UI reaches it, by seek); the failures
+//! view and `runningoperation.failures`; a bulk job over an eighth of the operations with the
+//! list read meanwhile; the start-up rescue of a dead node's runs (a tenth) with an admin's
+//! edits meanwhile; the whole list exported as CSV (rows/s, peak memory); a metrics scrape;
+//! then requests per second over loopback with 8 keep-alive connections, and the process's
+//! resident memory after it all.
 //!
 //! `cargo bench -p server --bench list`; environment:
 //! - `BENCH_SIZES` (default `10000,100000,1000000`)
@@ -429,6 +429,52 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
                 };
                 let timed = time_list(&router, &query, repeats).await?;
                 timed.print(&format!("{} {order}, page {page}", column.name()));
+            }
+            // The UI reaches a deep page by "Next →": a seek past the page before's last row.
+            if deepest > 1 {
+                let sort = column;
+                let order = app::types::SortOrder::parse(order).unwrap_or_default();
+                let query = |page: u32, seek| app::types::ListQuery {
+                    sort,
+                    order,
+                    page,
+                    page_size: 100,
+                    seek,
+                    ..app::types::ListQuery::default()
+                };
+                let admin = Actor::command_line();
+                let deepest = u32::try_from(deepest).unwrap_or(u32::MAX);
+                let before = services
+                    .list_operations(&admin, query(deepest - 1, None))
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                let last = before
+                    .rows
+                    .last()
+                    .ok_or("an empty page before the deepest")?;
+                let seek = app::types::page::Seek::at(last, sort, true);
+                let mut times = Vec::new();
+                let mut rows = 0;
+                for _ in 0..iterations {
+                    let t = Instant::now();
+                    let page = services
+                        .list_operations(&admin, query(deepest, Some(seek.clone())))
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                    times.push(t.elapsed());
+                    rows = page.rows.len();
+                }
+                times.sort();
+                Timed {
+                    p50: percentile(&times, 0.5),
+                    p99: percentile(&times, 0.99),
+                    rows,
+                }
+                .print(&format!(
+                    "{} {}, page {deepest} by seek",
+                    sort.name(),
+                    order.name()
+                ));
             }
         }
     }

@@ -13,6 +13,7 @@ pub async fn list_operations(
     page_size: u32,
     sort: Option<String>,
     order: Option<String>,
+    seek: Option<String>,
 ) -> Result<Page<OperationRow>, AppError> {
     use crate::service::filter::{FilterChoice, ListView};
     use crate::types::{SortColumn, SortOrder};
@@ -28,6 +29,7 @@ pub async fn list_operations(
             .unwrap_or_default(),
         page,
         page_size,
+        seek,
     };
     Ok(services
         .list_operations_filtered(&actor, FilterChoice::Saved, view)

@@ -14,13 +14,16 @@ pub enum FilterChoice {
 }
 
 /// A page of the caller's list as asked for: everything but the filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListView {
     pub sort: SortColumn,
     pub order: SortOrder,
     /// From 1.
     pub page: u32,
     pub page_size: u32,
+    /// A seek's token ([`Seek::token`](crate::types::page::Seek::token)) from the page
+    /// next to this one; one that does not read as a seek is ignored (the page number serves).
+    pub seek: Option<String>,
 }
 
 /// The name the operations list's filter is saved under.
@@ -64,6 +67,10 @@ impl Services {
             order: view.order,
             page: view.page,
             page_size: view.page_size,
+            seek: view
+                .seek
+                .as_deref()
+                .and_then(|token| crate::types::page::Seek::parse(token, view.sort)),
         };
         self.list_operations(actor, query).await
     }

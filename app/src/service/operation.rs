@@ -7,6 +7,7 @@ use super::{
 };
 use crate::store::{OperationFields, OperationRecord, StoreError};
 use crate::types::bulk::BulkAction;
+use crate::types::page::Seek;
 use crate::types::{
     AppError, AttemptRow, Conflict, FieldError, FieldReason, Intname, ListQuery, OperationFilter,
     OperationForm, OperationInput, OperationRow, OperationState, Page, Status, TaskKind,
@@ -134,13 +135,27 @@ impl Services {
         actor.require_staff()?;
         let query = query.clamped();
         let bound = query.offset() + u64::from(query.page_size) + COUNT_BOUND;
-        let (rows, total) = self.store.page_operations(&query, bound).await?;
+        let (rows, counted) = self.store.page_operations(&query, bound).await?;
+        // A page read from a seek counts from itself on; the pages before it are full.
+        let total = match &query.seek {
+            Some(_) => query.rows_before() + counted,
+            None => counted,
+        };
+        let seek = |row: Option<&OperationRow>, after: bool| {
+            row.map(|row| Seek::at(row, query.sort, after).token())
+        };
+        let next = seek(rows.last(), true).filter(|_| rows.len() == query.page_size as usize);
+        // Back to the first page by its number: it is where the list starts, even if rows
+        // came before the one it showed.
+        let previous = seek(rows.first(), false).filter(|_| query.page > 2);
         Ok(Page {
             rows,
             total,
-            total_exact: total < bound,
+            total_exact: counted < bound,
             page: query.page,
             page_size: query.page_size,
+            next,
+            previous,
             now: self.clock.now(),
         })
     }

@@ -9,6 +9,7 @@ use super::sql::{
     like_pattern, parse_with, sort_joins, sort_sql, status_sql, Sql, ACTIVE, ROW_COLUMNS, ROW_JOINS,
 };
 use super::StoreResult;
+use crate::types::page::SeekKey;
 use crate::types::{
     Intname, ListQuery, OperationFilter, OperationRow, OperationState, SortColumn, SortOrder,
     Status, Timestamp,
@@ -24,7 +25,8 @@ pub trait OperationList: Send + Sync {
     async fn list_operations(&self, query: &ListQuery) -> StoreResult<Vec<OperationRow>>;
     /// How many active operations the filter matches, counting no further than `limit`.
     async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64>;
-    /// One page and the count of what the filter matches (up to `count_limit`), at once.
+    /// One page and the count of what the filter matches (up to `count_limit`), at once; for
+    /// a query that seeks, the count of its rows and those after them.
     async fn page_operations(
         &self,
         query: &ListQuery,
@@ -200,48 +202,154 @@ where
         error_ids: Option<&[i64]>,
     ) -> StoreResult<Vec<OperationRow>> {
         // Two steps: the page's ids from `operation` alone (index order, skipping the
-        // offset without touching other tables), then the joins for those rows only.
-        let order = order_sql(query.order);
-        let sort = sort_sql(query.sort);
-        let offset = query.offset();
-        let reach = offset.saturating_add(u64::from(query.page_size));
-        let per_module = D::PAGE_PER_MODULE
-            && query.sort == SortColumn::Processingmodule
-            && reach <= PER_MODULE_REACH;
-        let mut qb = if per_module {
-            // Each module's first `reach` rows in id order hold the page (module names are
-            // unique): at most modules × reach rows are merged, however many there are.
-            let mut qb = Sql::new::<D>(format!(
-                "{ROW_COLUMNS} FROM (SELECT per.page_id FROM processing_module pm CROSS JOIN LATERAL \
-                 (SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {ACTIVE}"
-            ));
-            Self::push_filter(&mut qb, &query.filter, error_ids);
-            qb.push(format!(" ORDER BY o.id {order} LIMIT "))
-                .push_bind(i64::try_from(reach).unwrap_or(i64::MAX));
-            qb.push(format!(
-                ") per ORDER BY pm.name {order}, per.page_id {order}"
-            ));
-            qb
+        // offset or seeking without touching other tables), then the joins for those rows.
+        // A page before a seek is read backwards, then turned round.
+        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
+        let order = if backwards {
+            flip(query.order)
         } else {
-            let mut qb = Sql::new::<D>(format!(
-                "{ROW_COLUMNS} FROM (SELECT o.id AS page_id FROM operation o{}",
-                sort_joins(query.sort)
-            ));
-            qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-            Self::push_filter(&mut qb, &query.filter, error_ids);
-            qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
-            qb
+            query.order
         };
-        qb.push(" LIMIT ").push_bind(i64::from(query.page_size));
-        qb.push(" OFFSET ")
-            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let mut qb = Sql::new::<D>(format!("{ROW_COLUMNS} FROM ("));
+        let from = query.seek.as_ref().map(|seek| (&seek.key, seek.id, false));
+        Self::push_walk(
+            &mut qb,
+            query,
+            error_ids,
+            order,
+            from,
+            u64::from(query.page_size),
+        );
         // `CROSS JOIN` keeps the page as the outer loop in SQLite, whose planner would
         // otherwise walk all of `operation` in id order to meet the page's 100 rows.
+        let (sort, order) = (sort_sql(query.sort), order_sql(order));
         qb.push(format!(
-                ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
-            ));
+            ") page CROSS JOIN operation o {ROW_JOINS} WHERE o.id = page.page_id ORDER BY {sort} {order}, o.id {order}"
+        ));
         let rows = qb.query().fetch_all(pool).await?;
-        rows.iter().map(Self::operation_row).collect()
+        let mut rows = rows
+            .iter()
+            .map(Self::operation_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        if backwards {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// Appends a query of the ids (`page_id`) of at most `limit` current operations the
+    /// query's filter matches, in its sort column and `order`: past its offset, or past `from`
+    /// (a sort key and id, the id itself included when the flag says so).
+    ///
+    /// Past a seek it is two index walks, the rows tied with the key past its id and the rows
+    /// past the key, merged: each is a seek in the sort column's index (migration 0013), where
+    /// one comparison of (key, id) pairs is one only for plain columns in SQLite.
+    fn push_walk<'a>(
+        qb: &mut Sql<'a>,
+        query: &'a ListQuery,
+        error_ids: Option<&'a [i64]>,
+        order: SortOrder,
+        from: Option<(&'a SeekKey, i64, bool)>,
+        limit: u64,
+    ) {
+        let sort = sort_sql(query.sort);
+        let joins = sort_joins(query.sort);
+        let dir = order_sql(order);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let Some((key, id, inclusive)) = from else {
+            let offset = query.offset();
+            let reach = offset.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX));
+            let per_module = D::PAGE_PER_MODULE
+                && query.sort == SortColumn::Processingmodule
+                && reach <= PER_MODULE_REACH;
+            if per_module {
+                Self::push_per_module(qb, query, error_ids, dir, None, reach);
+            } else {
+                qb.push(format!(
+                    "SELECT o.id AS page_id FROM operation o{joins} WHERE o.state IN {ACTIVE}"
+                ));
+                Self::push_filter(qb, &query.filter, error_ids);
+                qb.push(format!(" ORDER BY {sort} {dir}, o.id {dir}"));
+            }
+            qb.push(" LIMIT ").push_bind(limit);
+            qb.push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+            return;
+        };
+        let past = match order {
+            SortOrder::Asc => ">",
+            SortOrder::Desc => "<",
+        };
+        let past_id = if inclusive {
+            format!("{past}=")
+        } else {
+            past.to_string()
+        };
+        if query.sort == SortColumn::Id {
+            qb.push(format!(
+                "SELECT o.id AS page_id FROM operation o WHERE o.state IN {ACTIVE}"
+            ));
+            Self::push_filter(qb, &query.filter, error_ids);
+            qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
+            qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+                .push_bind(limit);
+            return;
+        }
+        qb.push(format!(
+            "SELECT walk.page_id FROM (SELECT * FROM (SELECT {sort} AS k, o.id AS page_id \
+             FROM operation o{joins} WHERE o.state IN {ACTIVE}"
+        ));
+        Self::push_filter(qb, &query.filter, error_ids);
+        qb.push(format!(" AND {sort} = "));
+        push_key(qb, key);
+        qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
+        qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+            .push_bind(limit);
+        qb.push(") tied UNION ALL SELECT * FROM (");
+        if D::PAGE_PER_MODULE && query.sort == SortColumn::Processingmodule {
+            let reach = u64::try_from(limit).unwrap_or(u64::MAX);
+            Self::push_per_module(qb, query, error_ids, dir, Some((past, key)), reach);
+        } else {
+            qb.push(format!(
+                "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {ACTIVE}"
+            ));
+            Self::push_filter(qb, &query.filter, error_ids);
+            qb.push(format!(" AND {sort} {past} "));
+            push_key(qb, key);
+            qb.push(format!(" ORDER BY {sort} {dir}, o.id {dir}"));
+        }
+        qb.push(" LIMIT ").push_bind(limit);
+        qb.push(format!(
+            ") beyond) walk ORDER BY walk.k {dir}, walk.page_id {dir} LIMIT "
+        ))
+        .push_bind(limit);
+    }
+
+    /// Appends the ids (`page_id`) and module names (`k`) of each module's first `reach`
+    /// matching operations in id order, merged in module name order (module names are
+    /// unique): at most modules × reach rows, however many there are. With `past`, only the
+    /// modules whose name comes past the key (by the comparison given).
+    fn push_per_module<'a>(
+        qb: &mut Sql<'a>,
+        query: &'a ListQuery,
+        error_ids: Option<&'a [i64]>,
+        dir: &str,
+        past: Option<(&str, &'a SeekKey)>,
+        reach: u64,
+    ) {
+        qb.push(format!(
+            "SELECT pm.name AS k, per.page_id FROM processing_module pm CROSS JOIN LATERAL \
+             (SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {ACTIVE}"
+        ));
+        Self::push_filter(qb, &query.filter, error_ids);
+        qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+            .push_bind(i64::try_from(reach).unwrap_or(i64::MAX));
+        qb.push(") per");
+        if let Some((past, key)) = past {
+            qb.push(format!(" WHERE pm.name {past} "));
+            push_key(qb, key);
+        }
+        qb.push(format!(" ORDER BY pm.name {dir}, per.page_id {dir}"));
     }
 
     /// Every current operation that matches, in the query's order, sent to `sink` (see
@@ -275,18 +383,31 @@ where
         Ok(sent)
     }
 
-    /// How many current operations match, up to `limit`, the error ids already looked up.
+    /// How many current operations match, up to `limit`, the error ids already looked up;
+    /// for a query that seeks, how many past the seek (after it; before it, from it on).
     pub(super) async fn page_count(
         pool: &Pool<D>,
-        filter: &OperationFilter,
+        query: &ListQuery,
         limit: u64,
         error_ids: Option<&[i64]>,
     ) -> StoreResult<u64> {
-        let mut qb = Sql::new::<D>("SELECT COUNT(*) FROM (SELECT 1 FROM operation o");
-        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-        Self::push_filter(&mut qb, filter, error_ids);
-        qb.push(" LIMIT ")
-            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut qb = Sql::new::<D>("SELECT COUNT(*) FROM (");
+        match &query.seek {
+            // From the page on, forwards: past the row before it, or from the row after
+            // it (itself included) plus the page.
+            Some(seek) => {
+                let from = Some((&seek.key, seek.id, !seek.after));
+                Self::push_walk(&mut qb, query, error_ids, query.order, from, limit);
+            }
+            None => {
+                qb.push(format!(
+                    "SELECT 1 FROM operation o WHERE o.state IN {ACTIVE}"
+                ));
+                Self::push_filter(&mut qb, &query.filter, error_ids);
+                qb.push(" LIMIT ")
+                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            }
+        }
         qb.push(") AS matched");
         let count: i64 = qb.query().fetch_one(pool).await?.try_get(0)?;
         Ok(u64::try_from(count).unwrap_or(0))
@@ -328,7 +449,11 @@ where
 
     async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64> {
         let error_ids = Self::error_ids_of(&self.pool, filter).await?;
-        Self::page_count(&self.pool, filter, limit, error_ids.as_deref()).await
+        let query = ListQuery {
+            filter: filter.clone(),
+            ..ListQuery::default()
+        };
+        Self::page_count(&self.pool, &query, limit, error_ids.as_deref()).await
     }
 
     async fn page_operations(
@@ -340,10 +465,18 @@ where
         // its count scan the same rows, so on two connections they take as long as the
         // slower of them.
         let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
-        tokio::try_join!(
+        let (rows, counted) = tokio::try_join!(
             Self::page_rows(&self.pool, query, error_ids.as_deref()),
-            Self::page_count(&self.pool, &query.filter, count_limit, error_ids.as_deref())
-        )
+            Self::page_count(&self.pool, query, count_limit, error_ids.as_deref())
+        )?;
+        // Before a seek, the count ran from the row after the page: add the page.
+        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
+        let counted = if backwards {
+            counted + rows.len() as u64
+        } else {
+            counted
+        };
+        Ok((rows, counted))
     }
 
     async fn export_operations(
@@ -354,6 +487,22 @@ where
         let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
         Self::export_rows(&self.pool, query, error_ids.as_deref(), sink).await
     }
+}
+
+/// The other order.
+fn flip(order: SortOrder) -> SortOrder {
+    match order {
+        SortOrder::Asc => SortOrder::Desc,
+        SortOrder::Desc => SortOrder::Asc,
+    }
+}
+
+/// Binds a seek's sort key.
+fn push_key<'a>(qb: &mut Sql<'a>, key: &'a SeekKey) {
+    match key {
+        SeekKey::Int(v) => qb.push_bind(*v),
+        SeekKey::Text(t) => qb.push_bind(t.as_str()),
+    };
 }
 
 /// `ASC` or `DESC`.

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::dialect::{Affected, Dialect, SqlStore};
+use super::dialect::{Dialect, SqlStore};
 use std::collections::HashMap;
 
 use super::sql::{parse_with, Sql};
@@ -505,46 +505,65 @@ where
             });
         }
         let error_id = Self::error_message_id(&mut tx, message).await?;
-        let mut rescued = Vec::with_capacity(expired.len());
         let mut groups: HashMap<i64, i64> = HashMap::new();
-        for (id, token, module_id, client_id) in expired {
-            let group_id = match groups.get(&module_id) {
-                Some(&group) => group,
-                None => {
-                    let group = Self::failure_group_id(&mut tx, &mark_of(module_id), now).await?;
-                    groups.insert(module_id, group);
-                    group
-                }
-            };
-            sqlx::query(
-                "UPDATE attempt SET outcome = 'interrupted', finished_at = $1, error_type = 'interrupted', \
-                 error_message = $2 WHERE token = $3 AND outcome = 'running'",
-            )
-            .bind(now.0)
-            .bind(message)
-            .bind(&token)
-            .execute(&mut *tx)
-            .await?;
-            let done = sqlx::query(
-                "UPDATE operation SET state = 'error', next_run_at = $1, lease_owner = NULL, \
-                 lease_expires_at = NULL, attempt_token = NULL, stop_requested = FALSE, \
-                 last_error = $2, last_error_id = $3, failure_id = $4, updated_at = $1 \
-                 WHERE id = $5 AND attempt_token = $6 AND state = 'running'",
-            )
-            .bind(now.0)
-            .bind(message)
-            .bind(error_id)
-            .bind(group_id)
-            .bind(id)
-            .bind(&token)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                Self::count_failure(&mut tx, group_id, client_id, now).await?;
-                rescued.push(id);
+        for &(_, _, module_id, _) in &expired {
+            if let std::collections::hash_map::Entry::Vacant(slot) = groups.entry(module_id) {
+                slot.insert(Self::failure_group_id(&mut tx, &mark_of(module_id), now).await?);
             }
+        }
+        // Set-wise, as a batch of finishes: three statements for the whole batch, so the
+        // write lock is held for the rows' index and trigger work, not for a statement each.
+        let mut sql = Sql::new::<D>("UPDATE attempt SET outcome = 'interrupted', finished_at = ");
+        sql.push_bind(now.0)
+            .push(", error_type = 'interrupted', error_message = ")
+            .push_bind(message)
+            .push(" WHERE token IN (")
+            .push_list(expired.iter().map(|(_, token, _, _)| token.as_str()))
+            .push(") AND outcome = 'running'");
+        sql.query().execute(&mut *tx).await?;
+        let mut sql = Sql::new::<D>(
+            "UPDATE operation SET state = 'error', lease_owner = NULL, lease_expires_at = NULL, \
+             attempt_token = NULL, stop_requested = FALSE, next_run_at = ",
+        );
+        sql.push_bind(now.0)
+            .push(", updated_at = ")
+            .push_bind(now.0)
+            .push(", last_error = ")
+            .push_bind(message)
+            .push(", last_error_id = ")
+            .push_bind(error_id)
+            .push(", failure_id = v.column3 FROM (VALUES ");
+        for (n, (id, token, module_id, _)) in expired.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(*id)
+                .push(", ")
+                .push_bind(token.as_str())
+                .push(", ")
+                .push_bind(groups[module_id])
+                .push(")");
+        }
+        // As in a finish: the id list finds the rows by primary key, the join checks tokens.
+        sql.push(") AS v WHERE operation.id IN (")
+            .push_list(expired.iter().map(|(id, _, _, _)| *id))
+            .push(
+                ") AND operation.id = v.column1 AND operation.attempt_token = v.column2 \
+                 AND operation.state = 'running' RETURNING operation.id",
+            );
+        let mut rescued = Vec::with_capacity(expired.len());
+        for row in sql.query().fetch_all(&mut *tx).await? {
+            rescued.push(row.try_get::<i64, _>(0)?);
+        }
+        rescued.sort_unstable();
+        if !rescued.is_empty() {
+            let mut sql = Sql::new::<D>(
+                "INSERT INTO failure_delta (group_id, client_id, n, failures, at) \
+                 SELECT failure_id, client_id, 0, 1, ",
+            );
+            sql.push_bind(now.0)
+                .push(" FROM operation WHERE id IN (")
+                .push_list(rescued.iter().copied())
+                .push(")");
+            sql.query().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(RescuedBatch { ids: rescued, more })

@@ -35,6 +35,9 @@ struct ListState {
     size: u32,
     sort: SortColumn,
     order: SortOrder,
+    /// The seek from the page next to this one (a deep page reads as fast as the first);
+    /// opaque here, read by the server.
+    seek: Option<String>,
 }
 
 impl ListState {
@@ -56,18 +59,29 @@ impl ListState {
                 .get("order")
                 .and_then(|o| SortOrder::parse(&o))
                 .unwrap_or_default(),
+            seek: q.get("seek"),
         }
     }
 
     /// The URL of this state.
     fn href(&self) -> String {
-        format!(
+        let mut href = format!(
             "/?page={}&size={}&sort={}&order={}",
             self.page,
             self.size,
             self.sort.name(),
             self.order.name()
-        )
+        );
+        // The server's tokens need no escaping (see `Seek::token`); anything else is not
+        // carried into a link.
+        if let Some(seek) = self.seek.as_deref().filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }) {
+            href.push_str("&seek=");
+            href.push_str(seek);
+        }
+        href
     }
 
     /// Reads this state's page of the list.
@@ -77,6 +91,7 @@ impl ListState {
             self.size,
             Some(self.sort.name().into()),
             Some(self.order.name().into()),
+            self.seek,
         )
         .await
     }

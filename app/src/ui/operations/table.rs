@@ -56,11 +56,13 @@ pub(super) fn OperationTable(
     let rows = page.rows;
     let previous = ListState {
         page: current.saturating_sub(1).max(1),
+        seek: page.previous.clone(),
         ..state.clone()
     }
     .href();
     let next = ListState {
         page: current + 1,
+        seek: page.next.clone(),
         ..state.clone()
     }
     .href();
@@ -90,7 +92,7 @@ pub(super) fn OperationTable(
                         .map(|column| {
                             let sorted = state.sort == column;
                             let order = if sorted && state.order == SortOrder::Asc { SortOrder::Desc } else { SortOrder::Asc };
-                            let href = ListState { page: 1, sort: column, order, ..state.clone() }.href();
+                            let href = ListState { page: 1, sort: column, order, seek: None, ..state.clone() }.href();
                             let aria = match (sorted, state.order) {
                                 (false, _) => "none",
                                 (true, SortOrder::Asc) => "ascending",
@@ -134,7 +136,7 @@ pub(super) fn OperationTable(
                 {PAGE_SIZES
                     .into_iter()
                     .map(|size| {
-                        let href = ListState { page: 1, size, ..sizes_state.clone() }.href();
+                        let href = ListState { page: 1, size, seek: None, ..sizes_state.clone() }.href();
                         let current = (size == sizes_state.size).then_some("page");
                         view! { <a href=href aria-current=current>{size.to_string()}</a> }
                     })

@@ -43,6 +43,8 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
         page: positive("p_num", 1)?,
         // Scripts that do not page get everything up to the largest page.
         page_size: positive("p_cnt", app::types::page::MAX_PAGE_SIZE)?,
+        // Scripts page by number (`p_num`).
+        seek: None,
     };
     let page = svc
         .list_operations_filtered(actor, choice, view)
