@@ -231,7 +231,7 @@ async fn the_list_is_server_rendered_in_the_session_language() {
 }
 
 #[tokio::test]
-async fn the_list_is_one_island_whose_props_hold_the_rows_but_never_the_session_id() {
+async fn the_list_is_one_island_whose_data_holds_the_rows_but_never_the_session_id() {
     local(async {
         let site = site().await;
         let cookie = login(&site, "boss", "en").await;
@@ -242,17 +242,15 @@ async fn the_list_is_one_island_whose_props_hold_the_rows_but_never_the_session_
             1,
             "one island on the list page"
         );
-        // The props: `{"data":"<hex of postcard>"}`, HTML-escaped.
-        let props = html
-            .split("data-props=\"")
+        // No props (no JSON for the browser to parse): the page hands the island its data
+        // in an element of its own, postcard in hex.
+        assert!(!html.contains("data-props"), "an island with props");
+        let hex = html
+            .split("data-island=\"list\">")
             .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("the island's props")
-            .replace("&quot;", "\"");
-        let hex = props
-            .strip_prefix("{\"data\":\"")
-            .and_then(|rest| rest.strip_suffix("\"}"))
-            .unwrap_or_else(|| panic!("props {props}"));
+            .and_then(|rest| rest.split("</script>").next())
+            .expect("the list island's data");
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()), "{hex}");
         let bytes: Vec<u8> = (0..hex.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
@@ -267,11 +265,11 @@ async fn the_list_is_one_island_whose_props_hold_the_rows_but_never_the_session_
             .collect();
         assert_eq!(services.len(), 50, "the table's service links");
         for name in services {
-            assert!(packed.contains(name), "{name} is not in the island's props");
+            assert!(packed.contains(name), "{name} is not in the island's data");
         }
         assert!(
             !packed.contains(&session_id),
-            "the session id is in the props"
+            "the session id is in the island's data"
         );
         assert!(!html.contains(&session_id), "the session id is in the page");
         // A page that needs no code in the browser has no island.

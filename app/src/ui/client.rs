@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::sync_view::Erase;
+use super::island::{hand_over, take};
 use super::{load, ready};
 use crate::api::{get_client_area, leave_client};
 use crate::types::{ClientArea, Lang};
@@ -39,7 +40,10 @@ fn Area(area: ClientArea) -> impl IntoView {
             <header class="topbar">
                 <span class="brand">"billops"</span>
                 <h1>{format!("{}: {}", lang.pick("Личный кабинет клиента", "Client area"), area.client.name)}</h1>
-                {area.can_return.then(|| view! { <BackToAdmin lang/> })}
+                {area.can_return.then(|| {
+                    let carrier = hand_over("back-to-admin", lang);
+                    view! { {carrier} <BackToAdmin/> }
+                })}
             </header>
             <h2>{lang.pick("Услуги", "Services")}</h2>
             <table class="attempts" id="client-services">
@@ -81,7 +85,8 @@ fn Area(area: ClientArea) -> impl IntoView {
 
 /// Leaves the client area: ends acting as the client, back to the list.
 #[island]
-fn BackToAdmin(lang: Lang) -> impl IntoView {
+fn BackToAdmin() -> impl IntoView {
+    let lang = take::<Lang>("back-to-admin").unwrap_or(Lang::En);
     let ready = ready();
     let back = move |_| {
         leptos::task::spawn_local(async move {

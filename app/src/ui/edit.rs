@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::sync_view::Erase;
-use super::{failure, load, ready, Packed};
+use super::island::{hand_over, take};
+use super::{failure, load, ready};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};
 
@@ -25,10 +26,11 @@ pub fn EditPage() -> impl IntoView {
                     Err(e) => return failure("edit", e, Lang::En),
                 };
                 match form.await {
-                    Ok(input) => view! {
-                        <EditForm data=Packed(EditData { id: id.get_untracked(), input, lang: info.lang, can_change: info.level == Level::Admin })/>
+                    Ok(input) => {
+                        let data = EditData { id: id.get_untracked(), input, lang: info.lang, can_change: info.level == Level::Admin };
+                        let carrier = hand_over("edit", data);
+                        view! { {carrier} <EditForm/> }.erase()
                     }
-                        .erase(),
                     Err(e) => failure("edit", e, info.lang),
                 }
             })}
@@ -77,13 +79,19 @@ struct EditData {
 /// The form: it runs in the browser, sends the fields to `save_operation` and shows the
 /// server's field errors beside the fields, keeping what was typed; saved, it returns to the list.
 #[island]
-fn EditForm(data: Packed<EditData>) -> impl IntoView {
+fn EditForm() -> impl IntoView {
+    take::<EditData>("edit").map(|data| view! { <EditFormBody data/> })
+}
+
+/// The form itself, from the data the page handed over.
+#[component]
+fn EditFormBody(data: EditData) -> impl IntoView {
     let EditData {
         id,
         input,
         lang,
         can_change,
-    } = data.0;
+    } = data;
     let draft = RwSignal::new(input);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::sync_view::Erase;
+use super::island::{hand_over, take};
 use super::{ready, staff_page};
 use crate::api::{attempt_log, operation_history};
 use crate::types::journal::OperationHistory;
@@ -170,11 +171,14 @@ fn is_error_line(line: &str) -> bool {
 #[component]
 fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
     let lines: Vec<(usize, String)> = text.lines().map(str::to_owned).enumerate().collect();
+    // Before the view: the copy button reads it while the view is built.
+    let carrier = hand_over("copy-log", lang);
     view! {
         <header class="topbar">
             <a href=format!("/operation/{}", attempt.operation_id)>{lang.pick("← История ошибок", "← Error history")}</a>
             <h1>{format!("{} #{} ({})", lang.pick("Журнал попытки", "Log of attempt"), attempt.id, attempt.outcome.raw())}</h1>
-            <CopyLog lang/>
+            {carrier}
+            <CopyLog/>
         </header>
         {attempt.error_message.clone().map(|m| view! { <p class="error-message">{m}</p> })}
         <pre class="logview" id="log" aria-label=lang.pick("Журнал", "Log")>
@@ -193,7 +197,8 @@ fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
 
 /// The copy button: puts the text of the log beside it (`#log`) on the clipboard.
 #[island]
-fn CopyLog(lang: Lang) -> impl IntoView {
+fn CopyLog() -> impl IntoView {
+    let lang = take::<Lang>("copy-log").unwrap_or(Lang::En);
     let copied = RwSignal::new(false);
     let ready = ready();
     let copy = move |_| {

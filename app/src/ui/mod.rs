@@ -1,6 +1,6 @@
 //! The admin UI: the HTML shell, the router, the pages, and what every page shares (loading
-//! data, a staff page's body, times with their age, an island's readiness and its props in
-//! postcard, [`Packed`]). Components call only [`crate::api`].
+//! data, a staff page's body, times with their age, an island's readiness; what an island
+//! starts from is [`island`]'s). Components call only [`crate::api`].
 //!
 //! Every page is rendered on the server and works as served; links are ordinary page loads.
 //! What acts in the browser is a Leptos island (`#[island]`), hydrated once the WASM is there:
@@ -21,6 +21,7 @@ mod edit;
 mod failure;
 mod filter;
 mod history;
+mod island;
 mod journal;
 mod login;
 mod operations;
@@ -102,53 +103,9 @@ pub fn App() -> impl IntoView {
 }
 
 /// The codec Leptos asks of a resource. The pages' resources are read on the server only (an
-/// island gets its data as props), so nothing is encoded with it in islands mode; postcard keeps
+/// island gets its data from the page, see [`island`]), so nothing is encoded with it in islands mode; postcard keeps
 /// one kind of encoder in the build, as the server functions speak it.
 pub(crate) type Wire = codee::binary::PostcardCodec;
-
-/// An island's props in postcard, written as hex inside the JSON Leptos puts on the island:
-/// the browser then decodes them with the postcard decoders it already holds for the server
-/// functions' answers, and serde_json only reads one string.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Packed<T>(pub T);
-
-impl<T: serde::Serialize> serde::Serialize for Packed<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let bytes = postcard::to_allocvec(&self.0).map_err(serde::ser::Error::custom)?;
-        let mut text = String::with_capacity(bytes.len() * 2);
-        for byte in bytes {
-            text.push(char::from(HEX[usize::from(byte >> 4)]));
-            text.push(char::from(HEX[usize::from(byte & 0xf)]));
-        }
-        serializer.serialize_str(&text)
-    }
-}
-
-impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Packed<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let text = String::deserialize(deserializer)?;
-        let digit = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        let bytes = text
-            .as_bytes()
-            .chunks(2)
-            .map(|pair| match pair {
-                [high, low] => Some(digit(*high)? << 4 | digit(*low)?),
-                _ => None,
-            })
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(|| D::Error::custom("island props are not hex"))?;
-        postcard::from_bytes(&bytes)
-            .map(Packed)
-            .map_err(D::Error::custom)
-    }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A resource: data a page loads on the server while it renders.
 pub(crate) fn load<S, T, Fut>(
@@ -280,47 +237,5 @@ fn redirect_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FOUND);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Packed;
-    use crate::types::{FieldError, FieldReason, Lang};
-
-    #[test]
-    fn packed_props_survive_leptos_json_as_one_hex_string() {
-        let value = (
-            Lang::Ru,
-            vec![FieldError {
-                field: "trycount".into(),
-                value: "-1".into(),
-                reason: FieldReason::Negative,
-            }],
-            Some("комментарий \"в кавычках\"".to_owned()),
-        );
-        let json = serde_json::to_string(&Packed(value.clone())).unwrap();
-        assert!(json.starts_with('"') && json.ends_with('"'), "{json}");
-        assert!(json[1..json.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit()));
-        let back: Packed<(Lang, Vec<FieldError>, Option<String>)> =
-            serde_json::from_str(&json).unwrap();
-        assert_eq!(back.0, value);
-    }
-
-    #[test]
-    fn packed_props_that_are_not_hex_or_cut_short_are_refused() {
-        for (bad, why) in [
-            ("\"0g\"", "island props are not hex"),
-            ("\"abc\"", "island props are not hex"),
-            ("\"\"", "Hit the end of buffer, expected more data"),
-            ("12", "invalid type: integer `12`, expected a string"),
-        ] {
-            let err = serde_json::from_str::<Packed<(u32, String)>>(bad)
-                .expect_err(&format!("{bad} was accepted"));
-            assert!(err.is_data(), "{bad}: {err}");
-            assert!(err.to_string().starts_with(why), "{bad}: {err}");
-        }
     }
 }

@@ -24,7 +24,8 @@ use crate::types::{
 use crate::ui::circuit::CircuitBanners;
 use crate::ui::filter::Filter;
 use crate::ui::sync_view::Erase;
-use crate::ui::{failure, load, ready, Packed};
+use crate::ui::island::{hand_over, take};
+use crate::ui::{failure, load, ready};
 
 /// The operations page, rendered on the server (sorting and paging are links): a banner for
 /// each module whose circuit is not closed, then the session, the page of the list and the
@@ -53,10 +54,11 @@ pub fn OperationsPage() -> impl IntoView {
                             let (lang, can_change) = (info.lang, info.level == Level::Admin);
                             let circuits = circuits.await.unwrap_or_default();
                             let job = jobs.await.unwrap_or_default().into_iter().next();
-                            let data = Packed(ListData { info, page, state, filter, counts, job });
+                            let carrier = hand_over("list", ListData { info, page, state, filter, counts, job });
                             view! {
                                 <CircuitBanners circuits lang can_change/>
-                                <OperationsList data/>
+                                {carrier}
+                                <OperationsList/>
                             }
                             .erase()
                         }
@@ -88,7 +90,13 @@ struct ListData {
 /// browser: it starts from the rows the server read, and reads them again after an action, a
 /// filter change or a live update.
 #[island]
-fn OperationsList(data: Packed<ListData>) -> impl IntoView {
+fn OperationsList() -> impl IntoView {
+    take::<ListData>("list").map(|data| view! { <ListBody data/> })
+}
+
+/// The list island's content, from the data the page handed over.
+#[component]
+fn ListBody(data: ListData) -> impl IntoView {
     let ListData {
         info,
         page,
@@ -96,7 +104,7 @@ fn OperationsList(data: Packed<ListData>) -> impl IntoView {
         filter,
         counts,
         job,
-    } = data.0;
+    } = data;
     let lang = info.lang;
     let can_change = info.level == Level::Admin;
     // Bumped by live updates and after actions: the list and the filter are read again.

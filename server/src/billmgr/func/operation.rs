@@ -47,7 +47,7 @@ pub(super) async fn list(call: &Call<'_>, actor: &Actor) -> Outcome {
         seek: None,
     };
     let page = svc
-        .list_operations_filtered(actor, choice, view)
+        .list_operations_filtered(actor, choice, view.clone())
         .await
         .map_err(fail(lang))?;
     let rows = page
