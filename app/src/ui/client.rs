@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::sync_view::Erase;
 use super::island::{hand_over, take};
+use super::sync_view::Erase;
 use super::{load, ready};
 use crate::api::{get_client_area, leave_client};
 use crate::types::{ClientArea, Lang};

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::sync_view::Erase;
 use super::island::{hand_over, take};
+use super::sync_view::Erase;
 use super::{failure, load, ready};
 use crate::api::{current_session, edit_form, save_operation};
 use crate::types::{AppError, FieldError, Intname, Lang, Level, OperationInput};

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::sync_view::Erase;
 use super::island::{hand_over, take};
+use super::sync_view::Erase;
 use super::{ready, staff_page};
 use crate::api::{attempt_log, operation_history};
 use crate::types::journal::OperationHistory;

@@ -59,7 +59,10 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// The value whose postcard `text` holds in hex; `None` for anything else.
-#[cfg_attr(not(all(feature = "hydrate", target_arch = "wasm32")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "hydrate", target_arch = "wasm32")),
+    allow(dead_code)
+)]
 fn unpack<T: DeserializeOwned>(text: &str) -> Option<T> {
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),

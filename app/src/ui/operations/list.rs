@@ -23,8 +23,8 @@ use crate::types::{
 };
 use crate::ui::circuit::CircuitBanners;
 use crate::ui::filter::Filter;
-use crate::ui::sync_view::Erase;
 use crate::ui::island::{hand_over, take};
+use crate::ui::sync_view::Erase;
 use crate::ui::{failure, load, ready};
 
 /// The operations page, rendered on the server (sorting and paging are links): a banner for
