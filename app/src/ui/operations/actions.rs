@@ -1,9 +1,9 @@
 //! The action bar: group actions on the selected rows, the delete confirmation, and each
 //! row's result.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
+
+use super::Selection;
 
 use crate::api::run_action;
 use crate::types::{ActionResult, Lang, OperationAction};
@@ -12,7 +12,7 @@ use crate::types::{ActionResult, Lang, OperationAction};
 #[component]
 pub(super) fn ActionBar(
     lang: Lang,
-    selection: RwSignal<BTreeSet<i64>>,
+    selection: RwSignal<Selection>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
     requested: RwSignal<Option<OperationAction>>,
@@ -51,7 +51,7 @@ pub(super) fn ActionBar(
     Effect::new(move |_| {
         if let Some(action) = requested.get() {
             requested.set(None);
-            let ids: Vec<i64> = selection.get_untracked().into_iter().collect();
+            let ids: Vec<i64> = selection.read_untracked().ids();
             if !ids.is_empty() {
                 run(action, ids);
             }
@@ -71,7 +71,7 @@ pub(super) fn ActionBar(
                             data-action=action.raw()
                             disabled=move || count() == 0 || busy.get()
                             on:click=move |_| {
-                                let ids: Vec<i64> = selection.get_untracked().into_iter().collect();
+                                let ids: Vec<i64> = selection.read_untracked().ids();
                                 if action == OperationAction::Delete {
                                     pending_delete.set(ids);
                                 } else {

@@ -2,8 +2,6 @@
 //! saved filter, read on the server and handed to [`OperationsList`], which holds the list's
 //! signals and puts header, filter, action bar and table together.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 
 use super::actions::ActionBar;
@@ -13,7 +11,7 @@ use super::header::Header;
 use super::live::live_updates;
 use super::shortcuts::{shortcuts, Help, Keys};
 use super::table::OperationTable;
-use super::ListState;
+use super::{ListState, Selection};
 use crate::api::{
     current_session, get_filter, status_counts, troubled_circuits, unfinished_bulk_jobs,
 };
@@ -138,7 +136,7 @@ fn ListBody(data: ListData) -> impl IntoView {
             });
         }
     });
-    let selection = RwSignal::new(BTreeSet::<i64>::new());
+    let selection = RwSignal::new(Selection::default());
     let results = RwSignal::new(Vec::<ActionResult>::new());
     let filter_open = RwSignal::new(false);
     let keys = Keys {

@@ -1,8 +1,8 @@
 //! The list's keyboard shortcuts and the help that lists them.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
+
+use super::Selection;
 
 use crate::types::{Lang, OperationAction};
 
@@ -21,11 +21,7 @@ pub(super) struct Keys {
 
 /// `j`/`k` move, `x` selects, `s` starts the selection, `/` opens the filter, `?` shows help,
 /// `Escape` closes it; keys typed into a field are left alone. In the browser only.
-pub(super) fn shortcuts(
-    keys: Keys,
-    selection: RwSignal<BTreeSet<i64>>,
-    filter_open: RwSignal<bool>,
-) {
+pub(super) fn shortcuts(keys: Keys, selection: RwSignal<Selection>, filter_open: RwSignal<bool>) {
     #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     {
         use wasm_bindgen::JsCast;

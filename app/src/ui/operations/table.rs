@@ -1,12 +1,10 @@
 //! The table of operations: sortable headers, rows with their selection and links, the
 //! pager and the page-size choice.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 
 use super::shortcuts::Keys;
-use super::{ListState, PAGE_SIZES};
+use super::{ListState, Selection, PAGE_SIZES};
 use crate::api::{filter_to_client, panel_url, su_client};
 use crate::types::dossier::Subject;
 use crate::types::{ActionResult, Lang, OperationRow, Page, SortColumn, SortOrder, Timestamp};
@@ -18,7 +16,7 @@ pub(super) fn OperationTable(
     page: Page<OperationRow>,
     lang: Lang,
     state: ListState,
-    selection: RwSignal<BTreeSet<i64>>,
+    selection: RwSignal<Selection>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
     keys: Keys,
@@ -161,7 +159,7 @@ fn Row(
     now: Timestamp,
     index: usize,
     ids: Vec<i64>,
-    selection: RwSignal<BTreeSet<i64>>,
+    selection: RwSignal<Selection>,
     last_clicked: RwSignal<Option<usize>>,
     results: RwSignal<Vec<ActionResult>>,
     refresh: RwSignal<u64>,
