@@ -136,15 +136,21 @@ impl Services {
         let query = query.clamped();
         let bound = query.offset() + u64::from(query.page_size) + COUNT_BOUND;
         let (rows, counted) = self.store.page_operations(&query, bound).await?;
-        // A page read from a seek counts from itself on; the pages before it are full.
+        // A page read from a seek counts from the seek on, and takes the pages before it as
+        // full (they were, as the pager came by them); read backwards, its own rows come
+        // before the seek.
+        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
         let total = match &query.seek {
+            Some(_) if backwards => query.rows_before() + rows.len() as u64 + counted,
             Some(_) => query.rows_before() + counted,
             None => counted,
         };
         let seek = |row: Option<&OperationRow>, after: bool| {
             row.map(|row| Seek::at(row, query.sort, after).token())
         };
-        let next = seek(rows.last(), true).filter(|_| rows.len() == query.page_size as usize);
+        // Read backwards, the page it came from follows it, however short this one is.
+        let next =
+            seek(rows.last(), true).filter(|_| backwards || rows.len() == query.page_size as usize);
         // Back to the first page by its number: it is where the list starts, even if rows
         // came before the one it showed.
         let previous = seek(rows.first(), false).filter(|_| query.page > 2);

@@ -26,7 +26,8 @@ pub trait OperationList: Send + Sync {
     /// How many active operations the filter matches, counting no further than `limit`.
     async fn count_operations(&self, filter: &OperationFilter, limit: u64) -> StoreResult<u64>;
     /// One page and the count of what the filter matches (up to `count_limit`), at once; for
-    /// a query that seeks, the count of its rows and those after them.
+    /// a query that seeks, the count past the seek: after it (the page and the rows after),
+    /// or before it, from it on (the rows after the page).
     async fn page_operations(
         &self,
         query: &ListQuery,
@@ -465,18 +466,10 @@ where
         // its count scan the same rows, so on two connections they take as long as the
         // slower of them.
         let error_ids = Self::error_ids_of(&self.pool, &query.filter).await?;
-        let (rows, counted) = tokio::try_join!(
+        tokio::try_join!(
             Self::page_rows(&self.pool, query, error_ids.as_deref()),
             Self::page_count(&self.pool, query, count_limit, error_ids.as_deref())
-        )?;
-        // Before a seek, the count ran from the row after the page: add the page.
-        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
-        let counted = if backwards {
-            counted + rows.len() as u64
-        } else {
-            counted
-        };
-        Ok((rows, counted))
+        )
     }
 
     async fn export_operations(

@@ -123,7 +123,12 @@ fn ListBody(data: ListData) -> impl IntoView {
             if wanted == 0 {
                 return;
             }
-            let state = state.clone();
+            // By number: the filter may have changed since the page beside it was shown, and
+            // the total is then counted, not taken from the pages before.
+            let state = ListState {
+                seek: None,
+                ..state.clone()
+            };
             leptos::task::spawn_local(async move {
                 let (rows, filter) = (state.fetch().await, get_filter().await);
                 let totals = status_counts().await;

@@ -59,7 +59,7 @@ pub(super) fn OperationTable(
     }
     .href();
     let next = ListState {
-        page: current + 1,
+        page: current.saturating_add(1),
         seek: page.next.clone(),
         ..state.clone()
     }
