@@ -745,10 +745,9 @@ async fn the_status_sql_agrees_with_the_one_status_rule(db: &TestDb) {
     assert_eq!(groups.len(), distinct.len(), "statuses grouped: {labels:?}");
 }
 
-async fn pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order(db: &TestDb) {
-    // Three modules and three clients, named out of id order, two of the clients alike; their
-    // twelve operations interleaved. Paged three at a time, each sort (module and client, both
-    // ways) reads as the whole list ordered by that name, then by id.
+/// Three modules and three clients, each named out of id order, two of the clients alike:
+/// their ids, in the order made.
+async fn modules_and_clients_named_out_of_order(db: &TestDb) -> (Vec<i64>, Vec<i64>) {
     let s = &*db.store;
     let mut modules = Vec::new();
     for name in ["Module C", "Module A", "Module B"] {
@@ -773,6 +772,15 @@ async fn pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order(db:
             .expect("client"),
         );
     }
+    (modules, clients)
+}
+
+async fn pages_sorted_by_module_or_client_are_the_list_in_name_then_id_order(db: &TestDb) {
+    // Three modules and three clients, named out of id order, two of the clients alike; their
+    // twelve operations interleaved. Paged three at a time, each sort (module and client, both
+    // ways) reads as the whole list ordered by that name, then by id.
+    let s = &*db.store;
+    let (modules, clients) = modules_and_clients_named_out_of_order(db).await;
     for i in 0..12 {
         let (client, module) = (clients[i % 3], modules[(i / 2) % 3]);
         let item = s
@@ -837,29 +845,7 @@ async fn pages_read_by_seeking_are_the_pages_their_numbers_name(db: &TestDb) {
     // after, is the page its number names, in every sort both ways; its count runs from the
     // seek on.
     let s = &*db.store;
-    let mut modules = Vec::new();
-    for name in ["Module C", "Module A", "Module B"] {
-        modules.push(
-            s.insert_module(&module(name), &entry("add", "processing", None))
-                .await
-                .expect("module"),
-        );
-    }
-    let mut clients = Vec::new();
-    for name in ["Zeta", "Alpha", "Zeta"] {
-        clients.push(
-            s.insert_client(
-                &NewClient {
-                    name: name.into(),
-                    email: None,
-                    created: T0,
-                },
-                &entry("add", "account", None),
-            )
-            .await
-            .expect("client"),
-        );
-    }
+    let (modules, clients) = modules_and_clients_named_out_of_order(db).await;
     for i in 0..13_i64 {
         let n = i as usize;
         let (client, module) = (clients[n % 3], modules[(n / 2) % 3]);

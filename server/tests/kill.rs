@@ -352,11 +352,14 @@ async fn drain_through(url: &str, dir: &Path, nodes: usize, faults: &[Fault]) {
                 admin_url,
                 database,
             } => {
+                // The nodes' sessions: an autovacuum worker busy in the same database is the
+                // superuser's, and not ours to end (the test's role may not).
                 psql(
                     admin_url,
                     &format!(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+                         WHERE datname = '{database}' AND pid <> pg_backend_pid() \
+                         AND backend_type = 'client backend'"
                     ),
                 );
                 "sessions dropped"
