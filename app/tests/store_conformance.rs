@@ -895,37 +895,34 @@ async fn pages_read_by_seeking_are_the_pages_their_numbers_name(db: &TestDb) {
             for page in 1..=5 {
                 numbered.push(s.list_operations(&query(page, None)).await.expect("page"));
             }
-            for page in 2..=5_u32 {
+            // Each page from the one before it (past its last row), then from the one after
+            // it (before its first row), with what the count past that seek must be: from the
+            // page on, or from the page after it on.
+            let after_the_one_before = (2..=5_u32).map(|page| {
                 let before = numbered[page as usize - 2].last().expect("a full page");
-                let seek = Seek::at(before, column, true);
-                let (rows, counted) = s
-                    .page_operations(&query(page, Some(seek)), 100)
-                    .await
-                    .expect("page after");
-                assert_eq!(
-                    ids(&rows),
-                    ids(&numbered[page as usize - 1]),
-                    "{column:?} {order:?}: page {page} after the one before"
-                );
-                assert_eq!(
-                    counted,
-                    13 - 3 * u64::from(page - 1),
-                    "{column:?} {order:?}"
-                );
-            }
-            for page in 1..=4_u32 {
+                let count = 13 - 3 * u64::from(page - 1);
+                (page, Seek::at(before, column, true), count)
+            });
+            let before_the_one_after = (1..=4_u32).map(|page| {
                 let after = numbered[page as usize].first().expect("a page after");
-                let seek = Seek::at(after, column, false);
+                (
+                    page,
+                    Seek::at(after, column, false),
+                    13 - 3 * u64::from(page),
+                )
+            });
+            for (page, seek, count) in after_the_one_before.chain(before_the_one_after) {
+                let how = if seek.after { "after" } else { "before" };
                 let (rows, counted) = s
                     .page_operations(&query(page, Some(seek)), 100)
                     .await
-                    .expect("page before");
+                    .expect("page by seek");
                 assert_eq!(
                     ids(&rows),
                     ids(&numbered[page as usize - 1]),
-                    "{column:?} {order:?}: page {page} before the one after"
+                    "{column:?} {order:?}: page {page} read {how} a seek"
                 );
-                assert_eq!(counted, 13 - 3 * u64::from(page), "{column:?} {order:?}");
+                assert_eq!(counted, count, "{column:?} {order:?}: page {page} {how}");
             }
         }
     }

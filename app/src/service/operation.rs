@@ -139,7 +139,7 @@ impl Services {
         // A page read from a seek counts from the seek on, and takes the pages before it as
         // full (they were, as the pager came by them); read backwards, its own rows come
         // before the seek.
-        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
+        let backwards = query.backwards();
         let total = match &query.seek {
             Some(_) if backwards => query.rows_before() + rows.len() as u64 + counted,
             Some(_) => query.rows_before() + counted,

@@ -205,7 +205,7 @@ where
         // Two steps: the page's ids from `operation` alone (index order, skipping the
         // offset or seeking without touching other tables), then the joins for those rows.
         // A page before a seek is read backwards, then turned round.
-        let backwards = query.seek.as_ref().is_some_and(|seek| !seek.after);
+        let backwards = query.backwards();
         let order = if backwards {
             flip(query.order)
         } else {
@@ -256,10 +256,11 @@ where
         let sort = sort_sql(query.sort);
         let joins = sort_joins(query.sort);
         let dir = order_sql(order);
+        let reach = limit;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let Some((key, id, inclusive)) = from else {
             let offset = query.offset();
-            let reach = offset.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX));
+            let reach = offset.saturating_add(reach);
             let per_module = D::PAGE_PER_MODULE
                 && query.sort == SortColumn::Processingmodule
                 && reach <= PER_MODULE_REACH;
@@ -308,7 +309,6 @@ where
             .push_bind(limit);
         qb.push(") tied UNION ALL SELECT * FROM (");
         if D::PAGE_PER_MODULE && query.sort == SortColumn::Processingmodule {
-            let reach = u64::try_from(limit).unwrap_or(u64::MAX);
             Self::push_per_module(qb, query, error_ids, dir, Some((past, key)), reach);
         } else {
             qb.push(format!(

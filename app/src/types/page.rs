@@ -148,6 +148,11 @@ impl ListQuery {
         u64::from(self.page.max(1) - 1) * u64::from(self.page_size)
     }
 
+    /// True when the page is read backwards: the rows before a seek (the previous page).
+    pub fn backwards(&self) -> bool {
+        self.seek.as_ref().is_some_and(|seek| !seek.after)
+    }
+
     /// Rows before this page by its number, seek or not (what its count must reach).
     pub fn rows_before(&self) -> u64 {
         u64::from(self.page.max(1) - 1) * u64::from(self.page_size)
