@@ -15,8 +15,8 @@ use app::types::queue::{
     AfterAttempt, Claim, ClaimRequest, Finish, OperationState, RescuedBatch, TaskKind,
 };
 use app::types::{
-    AttemptOutcome, ClientView, Intname, ItemStatus, Lang, Level, ListQuery, ModuleKind,
-    OperationFilter, OperationRow, SortColumn, SortOrder, Status, Timestamp,
+    AttemptOutcome, AttemptRow, ClientView, Intname, ItemStatus, Lang, Level, ListQuery,
+    ModuleKind, OperationFilter, OperationRow, SortColumn, SortOrder, Status, Timestamp,
 };
 use sqlx::error::ErrorKind;
 use support::{TestDb, T0};
@@ -1592,6 +1592,77 @@ async fn a_claim_takes_due_operations_up_to_the_module_cap(db: &TestDb) {
     assert!(more.is_empty(), "the cap is reached: {more:?}");
 }
 
+async fn an_attempt_row_is_written_once_when_its_run_ends_with_the_start_its_claim_had(
+    db: &TestDb,
+) {
+    let s = &*db.store;
+    let (_, ops) = due_operations(s, 2).await;
+    let claims = s
+        .claim_operations(&claim_at("node-a", 2, T0.0, 30_000))
+        .await
+        .expect("claim");
+    assert_eq!(claims.len(), 2);
+    for claim in &claims {
+        // Under way: the history shows the run from the operation, with no row and no log.
+        let attempts = s.list_attempts(claim.operation_id).await.unwrap();
+        assert_eq!(
+            attempts,
+            vec![AttemptRow::running(claim.operation_id, claim.item_id, T0)]
+        );
+        assert!(!attempts[0].has_log());
+    }
+    assert!(s
+        .get_attempt(AttemptRow::UNDER_WAY)
+        .await
+        .unwrap()
+        .is_none());
+    let done = finish(
+        &claims[0],
+        T0.0 + 1_500,
+        AfterAttempt::Done { item_status: None },
+    );
+    let failed = finish(
+        &claims[1],
+        T0.0 + 2_500,
+        AfterAttempt::Retry {
+            next_run_at: Timestamp(T0.0 + 60_000),
+            manual: false,
+            task: None,
+        },
+    );
+    let applied = s
+        .finish_attempts(&[done, failed], &entry("engine", "runningoperation", None))
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![true, true]);
+    for (claim, finished, outcome, error) in [
+        (&claims[0], T0.0 + 1_500, AttemptOutcome::Ok, None),
+        (
+            &claims[1],
+            T0.0 + 2_500,
+            AttemptOutcome::Error,
+            Some("Not enough disk space"),
+        ),
+    ] {
+        let attempts = s.list_attempts(claim.operation_id).await.unwrap();
+        assert_eq!(attempts.len(), 1, "{attempts:?}");
+        let a = &attempts[0];
+        assert!(a.has_log());
+        assert_eq!(
+            (
+                a.createdate,
+                a.finished,
+                a.outcome,
+                a.error_message.as_deref()
+            ),
+            (T0, Some(Timestamp(finished)), outcome, error)
+        );
+        let (_, log) = s.get_attempt(a.id).await.unwrap().expect("stored");
+        assert_eq!(log, "module output");
+    }
+    assert!(ops.contains(&claims[0].operation_id));
+}
+
 async fn a_claim_skips_manual_future_and_switched_off_work(db: &TestDb) {
     let s = &*db.store;
     let (module, ops) = due_operations(s, 3).await;
@@ -1686,6 +1757,19 @@ async fn a_stale_workers_finish_changes_nothing(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(rescued.ids, vec![ops[0]]);
+    let attempts = s.list_attempts(ops[0]).await.unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| (a.outcome, a.createdate, a.finished))
+            .collect::<Vec<_>>(),
+        vec![(
+            AttemptOutcome::Interrupted,
+            T0,
+            Some(Timestamp(T0.0 + 2_000))
+        )],
+        "the rescue writes the run's row, from its claim's start"
+    );
     let second = s
         .claim_operations(&claim_at("node-b", 1, T0.0 + 2_000, 30_000))
         .await
@@ -3003,6 +3087,7 @@ on_both_databases!(
     journal_rows_can_stand_alone,
     an_error_text_matching_many_distinct_messages_still_filters,
     a_claim_takes_due_operations_up_to_the_module_cap,
+    an_attempt_row_is_written_once_when_its_run_ends_with_the_start_its_claim_had,
     a_claim_skips_manual_future_and_switched_off_work,
     a_stale_workers_finish_changes_nothing,
     a_large_rescue_goes_in_batches_past_the_callers_own_runs,

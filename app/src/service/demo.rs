@@ -304,28 +304,18 @@ impl Services {
                     summary.attempts += 1;
                     last_error = Some(error.2);
                 }
-                let finished = matches!(state, OperationState::Done | OperationState::Running);
-                if finished {
+                // A running operation's attempt has no row until it ends (`force_state` starts
+                // it; the engine's rescue ends it as interrupted).
+                if state == OperationState::Done {
                     let started = Timestamp(cdate.0 + (failures + 1) * 90_000);
                     self.store
                         .insert_attempt(&NewAttempt {
                             operation_id: op_id,
                             item_id,
-                            // The token `force_state` gives a running operation, so that the
-                            // engine's rescue finds this attempt.
-                            token: if state == OperationState::Running {
-                                format!("forced-{op_id}")
-                            } else {
-                                format!("demo-{op_id}-last")
-                            },
+                            token: format!("demo-{op_id}-last"),
                             started,
-                            finished: (state == OperationState::Done)
-                                .then(|| Timestamp(started.0 + 4_000)),
-                            outcome: if state == OperationState::Done {
-                                AttemptOutcome::Ok
-                            } else {
-                                AttemptOutcome::Running
-                            },
+                            finished: Some(Timestamp(started.0 + 4_000)),
+                            outcome: AttemptOutcome::Ok,
                             error_type: None,
                             error_message: None,
                             log: attempt_log(intname, item_id, op_id, None),

@@ -75,6 +75,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sort_indexes",
         sql: include_str!("../../../migrations/sqlite/0013_sort_indexes.sql"),
     },
+    // 14 is PostgreSQL's alone (its attempt writes).
+    Migration {
+        version: 15,
+        name: "attempt_once",
+        sql: include_str!("../../../migrations/sqlite/0015_attempt_once.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -148,6 +154,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 14,
         name: "attempt_writes",
         sql: include_str!("../../../migrations/postgres/0014_attempt_writes.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "attempt_once",
+        sql: include_str!("../../../migrations/postgres/0015_attempt_once.sql"),
     },
 ];
 

@@ -287,7 +287,7 @@ where
     }
 
     async fn list_attempts(&self, operation_id: i64) -> StoreResult<Vec<AttemptRow>> {
-        sqlx::query(&format!(
+        let mut attempts = sqlx::query(&format!(
             "{ATTEMPT_SELECT} WHERE operation_id = $1 ORDER BY id"
         ))
         .bind(operation_id)
@@ -295,7 +295,23 @@ where
         .await?
         .iter()
         .map(Self::attempt_row)
-        .collect()
+        .collect::<StoreResult<Vec<AttemptRow>>>()?;
+        // The attempt under way has no row until it ends: it is the operation's run.
+        let running: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT item_id, COALESCE(attempt_started_at, updated_at) FROM operation \
+             WHERE id = $1 AND state = 'running'",
+        )
+        .bind(operation_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some((item_id, started_at)) = running {
+            attempts.push(AttemptRow::running(
+                operation_id,
+                item_id,
+                Timestamp(started_at),
+            ));
+        }
+        Ok(attempts)
     }
 
     async fn get_attempt(&self, id: i64) -> StoreResult<Option<(AttemptRow, String)>> {

@@ -15,6 +15,15 @@ use crate::types::failure::FailureMark;
 use crate::types::queue::{AfterAttempt, Claim, ClaimRequest, Finish, HeldLease, RescuedBatch};
 use crate::types::{Intname, Timestamp};
 
+/// An attempt that ended, as its row is written: the finish, and what the operation's row
+/// gave (its service, when the run started) or the finish added (the task it opened).
+pub(super) struct EndedAttempt<'a> {
+    pub finish: &'a Finish,
+    pub item_id: i64,
+    pub started_at: i64,
+    pub task_id: Option<i64>,
+}
+
 /// The engine's claims, finishes, leases and messages between nodes.
 #[async_trait]
 pub trait Queue: Send + Sync {
@@ -107,24 +116,29 @@ where
             .push_list(chunk.iter().map(|&i| finishes[i].operation_id))
             .push(
                 ") AND operation.id = v.column1 AND operation.attempt_token = v.column2 \
-                 AND operation.state = 'running' RETURNING id, item_id",
+                 AND operation.state = 'running' RETURNING id, item_id, attempt_started_at",
             );
-        let mut finished: HashMap<i64, i64> = HashMap::new();
+        let mut finished: HashMap<i64, (i64, Option<i64>)> = HashMap::new();
         for row in sql.query().fetch_all(&mut *conn).await? {
-            finished.insert(row.try_get(0)?, row.try_get(1)?);
+            finished.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
         }
         if finished.is_empty() {
             return Ok(());
         }
         let mut by_status: HashMap<&'static str, Vec<i64>> = HashMap::new();
-        let mut attempts: Vec<&Finish> = Vec::with_capacity(finished.len());
+        let mut attempts: Vec<EndedAttempt> = Vec::with_capacity(finished.len());
         for &i in chunk {
             let f = &finishes[i];
-            let Some(item_id) = finished.get(&f.operation_id) else {
+            let Some((item_id, started_at)) = finished.get(&f.operation_id) else {
                 continue;
             };
             applied[i] = true;
-            attempts.push(f);
+            attempts.push(EndedAttempt {
+                finish: f,
+                item_id: *item_id,
+                started_at: started_at.unwrap_or(at),
+                task_id: None,
+            });
             if let AfterAttempt::Done {
                 item_status: Some(status),
             } = &f.next
@@ -140,20 +154,46 @@ where
                 .push(")");
             sql.query().execute(&mut *conn).await?;
         }
-        let mut sql = Sql::new::<D>("UPDATE attempt SET outcome = 'ok', finished_at = ");
-        sql.push_bind(at)
-            .push(", error_type = NULL, error_message = NULL, log = v.column2 FROM (VALUES ");
-        for (n, f) in attempts.iter().enumerate() {
+        Self::insert_attempts(conn, &attempts).await
+    }
+
+    /// Writes the rows of ended attempts, in one statement: each attempt's row is written
+    /// once, when it ends, with how it ended.
+    pub(super) async fn insert_attempts(
+        conn: &mut D::Connection,
+        attempts: &[EndedAttempt<'_>],
+    ) -> StoreResult<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new::<D>(
+            "INSERT INTO attempt (operation_id, item_id, token, started_at, finished_at, outcome, \
+             error_type, error_message, log, task_id) VALUES ",
+        );
+        for (n, a) in attempts.iter().enumerate() {
+            let f = a.finish;
             sql.push(if n == 0 { "(" } else { ", (" })
+                .push_bind(f.operation_id)
+                .push(", ")
+                .push_bind(a.item_id)
+                .push(", ")
                 .push_bind(f.token.as_str())
                 .push(", ")
+                .push_bind(a.started_at)
+                .push(", ")
+                .push_bind(f.at.0)
+                .push(", ")
+                .push_bind(f.outcome.raw())
+                .push(", ")
+                .push_bind(f.error_type.as_deref())
+                .push(", ")
+                .push_bind(f.error_message.as_deref())
+                .push(", ")
                 .push_bind(f.log.as_str())
+                .push(", ")
+                .push_bind(a.task_id)
                 .push(")");
         }
-        // The token list lets both planners walk the index of running attempts by token.
-        sql.push(") AS v WHERE attempt.token IN (")
-            .push_list(attempts.iter().map(|f| f.token.as_str()))
-            .push(") AND attempt.token = v.column1 AND attempt.outcome = 'running'");
         sql.query().execute(&mut *conn).await?;
         Ok(())
     }
@@ -275,20 +315,13 @@ where
             .push_bind(prefix.as_str())
             .push(" || CAST(id AS TEXT), updated_at = ")
             .push_bind(request.now.0)
+            .push(", attempt_started_at = ")
+            .push_bind(request.now.0)
             .push(" WHERE id IN (")
             .push_list(ids.iter().copied())
             .push(")");
         sql.query().execute(&mut *tx).await?;
-
-        let mut sql = Sql::new::<D>(
-            "INSERT INTO attempt (operation_id, item_id, token, started_at, outcome, log) \
-             SELECT id, item_id, attempt_token, ",
-        );
-        sql.push_bind(request.now.0)
-            .push(", 'running', '' FROM operation WHERE id IN (")
-            .push_list(ids.iter().copied())
-            .push(")");
-        sql.query().execute(&mut *tx).await?;
+        // No attempt row yet: it is written once, when the run ends (`insert_attempts`).
 
         let mut sql = Sql::new::<D>(
             "SELECT o.id, o.intname, o.item_id, i.name AS item_name, o.itemtype, o.client_id, \
@@ -359,14 +392,14 @@ where
                         Some(mark) => Some(Self::failure_group_id(&mut tx, mark, f.at).await?),
                         None => None,
                     };
-                    let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+                    let row: Option<(i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
                         "UPDATE operation SET state = 'error', manual = (manual OR $1), next_run_at = $2, \
                          last_error = COALESCE($3, last_error), last_error_id = COALESCE($4, last_error_id), \
                          failure_id = COALESCE($5, failure_id), \
                          lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL, \
                          run_requested = FALSE, stop_requested = FALSE, updated_at = $6 \
                          WHERE id = $7 AND attempt_token = $8 AND state = 'running' \
-                         RETURNING item_id, task_id, client_id",
+                         RETURNING item_id, task_id, client_id, attempt_started_at",
                     )
                     .bind(*manual)
                     .bind(next_run_at.0)
@@ -378,11 +411,10 @@ where
                     .bind(&f.token)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let (Some((_, _, client_id)), Some(group_id)) = (row, group_id) {
+                    if let (Some((_, _, client_id, _)), Some(group_id)) = (row, group_id) {
                         Self::count_failure(&mut tx, group_id, client_id, f.at).await?;
                     }
-                    let row = row.map(|(item_id, task_id, _)| (item_id, task_id));
-                    if let (Some((item_id, None)), Some((kind, comment))) = (row, task) {
+                    if let (Some((item_id, None, _, _)), Some((kind, comment))) = (row, task) {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO task (operation_id, item_id, kind, status, comment, created_at) \
                              VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
@@ -410,25 +442,19 @@ where
                         .await?;
                         task_id = Some(id);
                     }
-                    row.is_some()
+                    row.map(|(item_id, _, _, started_at)| (item_id, started_at))
                 }
             };
-            if done {
-                sqlx::query(
-                    "UPDATE attempt SET outcome = $1, finished_at = $2, error_type = $3, error_message = $4, \
-                     log = $5, task_id = $6 WHERE token = $7 AND outcome = 'running'",
-                )
-                .bind(f.outcome.raw())
-                .bind(f.at.0)
-                .bind(f.error_type.as_deref())
-                .bind(f.error_message.as_deref())
-                .bind(&f.log)
-                .bind(task_id)
-                .bind(&f.token)
-                .execute(&mut *tx)
-                .await?;
+            if let Some((item_id, started_at)) = done {
+                let attempt = EndedAttempt {
+                    finish: f,
+                    item_id,
+                    started_at: started_at.unwrap_or(f.at.0),
+                    task_id,
+                };
+                Self::insert_attempts(&mut tx, &[attempt]).await?;
             }
-            applied[i] = done;
+            applied[i] = done.is_some();
         }
         tx.commit().await?;
         Ok(applied)
@@ -513,13 +539,21 @@ where
         }
         // Set-wise, as a batch of finishes: three statements for the whole batch, so the
         // write lock is held for the rows' index and trigger work, not for a statement each.
-        let mut sql = Sql::new::<D>("UPDATE attempt SET outcome = 'interrupted', finished_at = ");
+        // The attempts' rows first, from the operations' runs (the rows read are locked: each
+        // still has the token read).
+        let mut sql = Sql::new::<D>(
+            "INSERT INTO attempt (operation_id, item_id, token, started_at, finished_at, outcome, \
+             error_type, error_message, log) \
+             SELECT id, item_id, attempt_token, COALESCE(attempt_started_at, updated_at), ",
+        );
         sql.push_bind(now.0)
-            .push(", error_type = 'interrupted', error_message = ")
+            .push(", 'interrupted', 'interrupted', ")
             .push_bind(message)
-            .push(" WHERE token IN (")
+            .push(", '' FROM operation WHERE id IN (")
+            .push_list(expired.iter().map(|(id, _, _, _)| *id))
+            .push(") AND state = 'running' AND attempt_token IN (")
             .push_list(expired.iter().map(|(_, token, _, _)| token.as_str()))
-            .push(") AND outcome = 'running'");
+            .push(") ORDER BY id");
         sql.query().execute(&mut *tx).await?;
         let mut sql = Sql::new::<D>(
             "UPDATE operation SET state = 'error', lease_owner = NULL, lease_expires_at = NULL, \

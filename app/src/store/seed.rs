@@ -16,7 +16,7 @@ use crate::types::{OperationState, Timestamp};
 pub trait Seed: Send + Sync {
     /// Sets the queue state directly: for demo data and tests of the service layer. A running
     /// operation gets the token `forced-<id>` and a lease that has run out at `now`, so that the
-    /// engine's rescue returns it (with its attempt of that token) as soon as a node starts.
+    /// engine's rescue returns it (writing its attempt, interrupted) as soon as a node starts.
     async fn force_state(
         &self,
         id: i64,
@@ -62,7 +62,8 @@ where
         };
         sqlx::query(
             "UPDATE operation SET state = $1, last_error = $2, lease_owner = $3, \
-             lease_expires_at = $4, attempt_token = $5, last_error_id = $6 WHERE id = $7",
+             lease_expires_at = $4, attempt_token = $5, last_error_id = $6, \
+             attempt_started_at = COALESCE($8, attempt_started_at) WHERE id = $7",
         )
         .bind(state.raw())
         .bind(last_error)
@@ -71,6 +72,7 @@ where
         .bind(running.then(|| format!("forced-{id}")))
         .bind(error_id)
         .bind(id)
+        .bind(running.then_some(now.0))
         .execute(&mut *tx)
         .await?;
         tx.commit().await

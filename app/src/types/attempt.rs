@@ -61,3 +61,28 @@ pub struct AttemptRow {
     pub error_message: Option<String>,
     pub task_id: Option<i64>,
 }
+
+impl AttemptRow {
+    /// The id shown for the attempt under way: its row (and its log) is written when it ends.
+    pub const UNDER_WAY: i64 = 0;
+
+    /// The attempt under way of `operation_id` on service `item_id`, started at `started`.
+    pub fn running(operation_id: i64, item_id: i64, started: Timestamp) -> AttemptRow {
+        AttemptRow {
+            id: AttemptRow::UNDER_WAY,
+            operation_id,
+            item_id,
+            createdate: started,
+            finished: None,
+            outcome: AttemptOutcome::Running,
+            error_type: None,
+            error_message: None,
+            task_id: None,
+        }
+    }
+
+    /// Whether the attempt has a stored row, with a log to show (it has ended).
+    pub fn has_log(&self) -> bool {
+        self.id != AttemptRow::UNDER_WAY
+    }
+}

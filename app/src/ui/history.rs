@@ -66,7 +66,7 @@ fn Attempts(id: i64, rows: Vec<AttemptRow>, lang: Lang) -> impl IntoView {
                                 <td>{a.error_type.clone().unwrap_or_default()}</td>
                                 <td>{a.error_message.clone().unwrap_or_default()}</td>
                                 <td>{a.task_id.map(|t| format!("#{t}")).unwrap_or_default()}</td>
-                                <td><a href=format!("/attempt/{}", a.id)>{lang.pick("Журнал", "Log")}</a></td>
+                                <td>{a.has_log().then(|| view! { <a href=format!("/attempt/{}", a.id)>{lang.pick("Журнал", "Log")}</a> })}</td>
                             </tr>
                         }
                     })
@@ -109,7 +109,11 @@ fn timeline(history: &OperationHistory) -> Vec<Moment> {
         })
         .collect();
     for a in &history.attempts {
-        let mut what = format!("attempt #{} → {}", a.id, a.outcome.raw());
+        let mut what = if a.has_log() {
+            format!("attempt #{} → {}", a.id, a.outcome.raw())
+        } else {
+            format!("attempt → {}", a.outcome.raw())
+        };
         if let Some(message) = &a.error_message {
             what.push_str(": ");
             what.push_str(message);
@@ -121,7 +125,7 @@ fn timeline(history: &OperationHistory) -> Vec<Moment> {
                 at: a.createdate,
                 who: "engine".into(),
                 what,
-                href: Some(format!("/attempt/{}", a.id)),
+                href: a.has_log().then(|| format!("/attempt/{}", a.id)),
             },
         ));
     }
