@@ -5,20 +5,20 @@
 //! (stdout and stderr as they arrive) become the attempt's log, the secret masked.
 //!
 //! The program runs in a process group of its own, so that stopping it (SIGTERM, then SIGKILL
-//! after the grace period) reaches whatever it started; it is killed with its node too
-//! (`setpriv --pdeathsig KILL`), so that a killed node leaves no module running unseen.
+//! after the grace period) reaches whatever it started; it is killed with its node too (the
+//! parent-death signal, set by [`super::spawn`] between its clone and its exec), so that a
+//! killed node leaves no module running unseen.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::service::engine::RunResult;
 use async_trait::async_trait;
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 use super::driver::{cancelled, mask, operation_json, Cancel, Driver, Job, Tail};
+use super::spawn::{spawn, Child, Program};
 
 /// The `PATH` a module runs with.
 pub const MODULE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -26,49 +26,38 @@ pub const MODULE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Runs programs.
 pub struct ExecDriver {
     grace: Duration,
-    /// `setpriv`, when the machine has it (util-linux).
-    setpriv: Option<&'static str>,
 }
 
 impl ExecDriver {
     /// A driver that gives a stopped module `grace` between SIGTERM and SIGKILL.
     pub fn new(grace: Duration) -> ExecDriver {
-        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-            .into_iter()
-            .find(|path| std::path::Path::new(path).exists());
-        ExecDriver { grace, setpriv }
+        ExecDriver { grace }
     }
 
-    fn command(&self, job: &Job) -> Command {
-        let program = &job.module.target;
-        let mut command = match self.setpriv {
-            Some(setpriv) => {
-                let mut c = Command::new(setpriv);
-                c.args(["--pdeathsig", "KILL", "--"]).arg(program);
-                c
-            }
-            None => Command::new(program),
-        };
+    fn program(&self, job: &Job) -> std::io::Result<Program> {
         let claim = &job.claim;
-        command
-            .arg("--command")
-            .arg(claim.intname.raw())
-            .arg("--item")
-            .arg(claim.item_id.to_string())
-            .arg("--runningoperation")
-            .arg(claim.operation_id.to_string())
+        let item = claim.item_id.to_string();
+        let operation = claim.operation_id.to_string();
+        let json = operation_json(job, true).to_string();
+        Program::new(
+            &job.module.target,
+            [
+                "--command",
+                claim.intname.raw(),
+                "--item",
+                &item,
+                "--runningoperation",
+                &operation,
+            ],
             // Nothing of the server's environment (its database URL and password among it): a
             // module gets a path, a locale and its operation.
-            .env_clear()
-            .env("PATH", MODULE_PATH)
-            .env("LANG", "C.UTF-8")
-            .env("BILLOPS_OPERATION", operation_json(job, true).to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        command
+            [
+                ("PATH", MODULE_PATH),
+                ("LANG", "C.UTF-8"),
+                ("BILLOPS_OPERATION", json.as_str()),
+            ],
+            MODULE_PATH,
+        )
     }
 }
 
@@ -84,7 +73,7 @@ enum Ending {
 impl Driver for ExecDriver {
     async fn run(&self, job: &Job, mut cancel: watch::Receiver<Option<Cancel>>) -> RunResult {
         let secret = job.module.secret.as_deref();
-        let mut child = match self.command(job).spawn() {
+        let mut child = match self.program(job).and_then(|program| spawn(&program)) {
             Ok(child) => child,
             Err(error) => {
                 let message = mask(
@@ -98,8 +87,8 @@ impl Driver for ExecDriver {
                 };
             }
         };
-        // The module's process group has the module's pid as its id (`process_group(0)`).
-        let group = child.id();
+        // The module's process group has the module's pid as its id.
+        let group = Some(child.id());
         let tail = Arc::new(Mutex::new(Tail::new(secret)));
         let readers = [
             child
@@ -172,10 +161,7 @@ impl Driver for ExecDriver {
 impl ExecDriver {
     /// SIGTERM to the module's process group, SIGKILL after the grace period; says which it took.
     async fn terminate(&self, child: &mut Child) -> &'static str {
-        let Some(group) = child
-            .id()
-            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-        else {
+        let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) else {
             return "the module had already ended";
         };
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);

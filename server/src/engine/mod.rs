@@ -11,6 +11,7 @@
 pub mod driver;
 pub mod exec;
 pub mod http;
+pub mod spawn;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
