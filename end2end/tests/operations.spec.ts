@@ -368,6 +368,8 @@ test('the language switch is remembered, and the theme can be chosen', async ({ 
   await page.screenshot({ path: info.outputPath('russian.png') });
   await page.getByLabel('Язык').selectOption('en');
   await expect(page.locator('.topbar h1')).toHaveText('Current operations');
+  // The switch reloads the page: a click before the new page is hydrated would be lost.
+  await expect(page.locator('.page')).toHaveAttribute('data-ready', 'true');
 
   const html = page.locator('html');
   await page.getByRole('button', { name: /Theme/ }).click();

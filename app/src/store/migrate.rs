@@ -160,6 +160,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "attempt_once",
         sql: include_str!("../../../migrations/postgres/0015_attempt_once.sql"),
     },
+    Migration {
+        version: 16,
+        name: "item_fillfactor",
+        sql: include_str!("../../../migrations/postgres/0016_item_fillfactor.sql"),
+    },
 ];
 
 /// Wall-clock now in epoch milliseconds (for `applied_at` only; the service has its own clock).

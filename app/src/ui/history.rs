@@ -185,7 +185,7 @@ fn LogView(attempt: AttemptRow, text: String, lang: Lang) -> impl IntoView {
             <CopyLog/>
         </header>
         {attempt.error_message.clone().map(|m| view! { <p class="error-message">{m}</p> })}
-        <pre class="logview" id="log" aria-label=lang.pick("Журнал", "Log")>
+        <pre class="logview" id="log" role="region" tabindex="0" aria-label=lang.pick("Журнал", "Log")>
             {lines
                 .into_iter()
                 .map(|(n, line)| {

@@ -160,13 +160,14 @@ struct ChildSetup {
     stderr: RawFd,
     parent: libc::pid_t,
     mask: libc::sigset_t,
+    last_signal: c_int,
     errno: c_int,
 }
 
 /// Starts `program` with standard input from `/dev/null` and its output piped, in a process
 /// group of its own, killed with SIGKILL when the thread that started it ends (with its node).
 pub fn spawn(program: &Program) -> io::Result<Child> {
-    let devnull = std::fs::File::open("/dev/null")?;
+    let devnull = dev_null()?;
     let (stdout_read, stdout_write) = pipe()?;
     let (stderr_read, stderr_write) = pipe()?;
     let argv: Vec<*const libc::c_char> = program
@@ -185,13 +186,14 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
         path: program.path.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
-        stdin: devnull.as_raw_fd(),
+        stdin: devnull,
         stdout: stdout_write.as_raw_fd(),
         stderr: stderr_write.as_raw_fd(),
         // SAFETY: getpid has no preconditions.
         parent: unsafe { libc::getpid() },
         // SAFETY: an all-zero sigset_t is a valid value, filled in below.
         mask: unsafe { std::mem::zeroed() },
+        last_signal: libc::SIGRTMAX(),
         errno: 0,
     };
     // The child runs on this stack until its exec; it needs little.
@@ -221,7 +223,7 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
         pid
     };
     drop(stack);
-    drop((stdout_write, stderr_write, devnull));
+    drop((stdout_write, stderr_write));
     let pid = Pid::from_raw(pid).ok_or_else(|| io::Error::other("clone gave no pid"))?;
     // SAFETY: written by the child before it exited, read after the clone returned.
     let errno = unsafe { std::ptr::read_volatile(&setup.errno) };
@@ -247,6 +249,16 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
     Ok(started)
 }
 
+/// `/dev/null`, opened once (close-on-exec: only what it is dup'ed onto reaches a module).
+fn dev_null() -> io::Result<RawFd> {
+    static DEV_NULL: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+    if let Some(file) = DEV_NULL.get() {
+        return Ok(file.as_raw_fd());
+    }
+    let file = std::fs::File::open("/dev/null")?;
+    Ok(DEV_NULL.get_or_init(|| file).as_raw_fd())
+}
+
 /// A pipe whose ends are closed on exec (the child's ends are dup'ed onto 1 and 2, which are not).
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];
@@ -265,7 +277,7 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         let setup = &mut *(arg as *mut ChildSetup);
         // Every signal as it is by default (the server's handlers are its own; SIGPIPE, which
         // Rust ignores, kills a module as it would any program). Blocked until the exec.
-        for signal in 1..libc::SIGRTMAX() {
+        for signal in 1..=setup.last_signal {
             if signal != libc::SIGKILL && signal != libc::SIGSTOP {
                 libc::signal(signal, libc::SIG_DFL);
             }
