@@ -253,7 +253,11 @@ async fn stop_terminates_a_module_that_ignores_sigterm_and_runs_forever() {
     .await;
     // Killed by now; reaped a moment later on a loaded machine.
     wait_for("the module process to be gone", || async { !proc.exists() }).await;
-    assert_eq!(engine.running(), 0);
+    // The node forgets the run just after its end is written.
+    wait_for("the run to leave the node", || async {
+        engine.running() == 0
+    })
+    .await;
     let record = store.get_operation(op).await.unwrap().unwrap();
     assert_eq!(record.state, OperationState::Error);
     assert!(record.fields.manual, "a stopped operation is manual");

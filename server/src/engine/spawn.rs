@@ -6,8 +6,14 @@
 //! hook would make the standard library copy the whole server with `fork` instead.
 //!
 //! The child, between the clone and the exec, only makes system calls on memory prepared
-//! beforehand: its own process group, the death signal, the default signal handlers, its
-//! standard streams, then `execve`. Its end is waited for on a pidfd, with no SIGCHLD.
+//! beforehand: its own process group, the death signal, every signal's default disposition
+//! and none blocked (as a program started by `std::process::Command` gets, except that signals
+//! the server ignores are not ignored by the module), its standard streams, then `execve`. Its
+//! end is waited for on a pidfd: no SIGCHLD handler is involved.
+//!
+//! The death signal follows the *thread* that started the module: modules are started from
+//! the runtime's worker threads, which live as long as the server (never from
+//! `spawn_blocking`, whose idle threads end and would take their modules with them).
 //!
 //! This is the one module of the workspace with `unsafe` code (the lint denies it everywhere
 //! else): each block says why it is sound.
@@ -134,18 +140,26 @@ impl Drop for Child {
             return;
         }
         let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
-        // Reaped where waiting holds nothing up (SIGKILL ends it at once).
         let pid = self.pid;
         let pidfd = self.pidfd.take().map(AsyncFd::into_inner);
-        std::thread::spawn(move || match pidfd {
-            Some(pidfd) => {
-                let _ =
-                    rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED);
-            }
-            None => {
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-            }
-        });
+        if let Some(pidfd) = &pidfd {
+            // The leader too, should it have left its group.
+            let _ = rustix::process::pidfd_send_signal(pidfd, Signal::KILL);
+        }
+        // Reaped where waiting holds nothing up (SIGKILL ends it at once); a thread that cannot
+        // be made leaves a zombie rather than a panic in a drop.
+        let _ = std::thread::Builder::new()
+            .name("billops-reap".into())
+            .spawn(move || {
+                let reaped = pidfd.is_some_and(|pidfd| {
+                    rustix::process::waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
+                        .is_ok()
+                });
+                if !reaped {
+                    let _ =
+                        rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+                }
+            });
     }
 }
 
@@ -159,7 +173,10 @@ struct ChildSetup {
     stdout: RawFd,
     stderr: RawFd,
     parent: libc::pid_t,
+    /// The starting thread's signal mask, restored in it after the clone.
     mask: libc::sigset_t,
+    /// The module's: nothing blocked.
+    empty_mask: libc::sigset_t,
     last_signal: c_int,
     errno: c_int,
 }
@@ -170,6 +187,9 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
     let devnull = dev_null()?;
     let (stdout_read, stdout_write) = pipe()?;
     let (stderr_read, stderr_write) = pipe()?;
+    // A server started with a standard stream closed may get 0, 1 or 2 for these: dup'ed in
+    // turn onto 0, 1 and 2, one would overwrite another.
+    let (stdout_write, stderr_write) = (above_stdio(stdout_write)?, above_stdio(stderr_write)?);
     let argv: Vec<*const libc::c_char> = program
         .argv
         .iter()
@@ -193,9 +213,13 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
         parent: unsafe { libc::getpid() },
         // SAFETY: an all-zero sigset_t is a valid value, filled in below.
         mask: unsafe { std::mem::zeroed() },
+        // SAFETY: as above; sigemptyset below makes it the empty set.
+        empty_mask: unsafe { std::mem::zeroed() },
         last_signal: libc::SIGRTMAX(),
         errno: 0,
     };
+    // SAFETY: sigemptyset initialises the set it is given.
+    unsafe { libc::sigemptyset(&mut setup.empty_mask) };
     // The child runs on this stack until its exec; it needs little.
     let mut stack = vec![0_u8; 64 * 1024];
     // SAFETY: the stack's end, aligned down to 16 bytes as the ABI wants (stacks grow down).
@@ -255,8 +279,23 @@ fn dev_null() -> io::Result<RawFd> {
     if let Some(file) = DEV_NULL.get() {
         return Ok(file.as_raw_fd());
     }
-    let file = std::fs::File::open("/dev/null")?;
+    let file = std::fs::File::from(above_stdio(std::fs::File::open("/dev/null")?.into())?);
     Ok(DEV_NULL.get_or_init(|| file).as_raw_fd())
+}
+
+/// `fd`, or a copy of it numbered 3 or more (close-on-exec, as `fd` is) if it is 0, 1 or 2.
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor, owned by nothing else; `fd` is closed
+    // when dropped.
+    let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
 /// A pipe whose ends are closed on exec (the child's ends are dup'ed onto 1 and 2, which are not).
@@ -297,17 +336,13 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         if libc::getppid() != setup.parent {
             libc::_exit(127);
         }
+        // Every source is 3 or more (`above_stdio`): none is overwritten before it is copied.
         for (from, to) in [(setup.stdin, 0), (setup.stdout, 1), (setup.stderr, 2)] {
-            if from == to {
-                // dup2 onto itself would keep the close-on-exec flag.
-                if libc::fcntl(to, libc::F_SETFD, 0) != 0 {
-                    return fail(setup);
-                }
-            } else if libc::dup2(from, to) < 0 {
+            if libc::dup2(from, to) < 0 {
                 return fail(setup);
             }
         }
-        libc::pthread_sigmask(libc::SIG_SETMASK, &setup.mask, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, &setup.empty_mask, std::ptr::null_mut());
         libc::execve(setup.path, setup.argv, setup.envp);
         fail(setup)
     }
@@ -389,6 +424,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_program_starts_with_no_signal_blocked_or_ignored() {
+        // The test harness, like the server, ignores SIGPIPE; block one more signal here to see
+        // the module start without it.
+        // SAFETY: a valid set, filled before use, for this thread's own mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        let mut child = spawn(&program(
+            "grep",
+            &["-E", "^Sig(Blk|Ign)", "/proc/self/status"],
+        ))
+        .unwrap();
+        let (out, _) = output(&mut child).await;
+        assert!(child.wait().await.unwrap().success());
+        let mask = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .expect(name)
+        };
+        assert_eq!(mask("SigBlk:"), 0, "{out}");
+        // Signals 32 and 33 are the C library's own: posix_spawn leaves them ignored, and only
+        // it may change them.
+        let glibc_internal = 0b11 << 31;
+        assert_eq!(mask("SigIgn:") & !glibc_internal, 0, "{out}");
+    }
+
+    #[tokio::test]
     async fn a_program_that_cannot_start_is_an_error_not_a_child() {
         let missing = spawn(&program("/nonexistent/module", &[])).err().unwrap();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
@@ -401,14 +467,14 @@ mod tests {
     #[test]
     fn a_program_dies_with_the_thread_that_started_it() {
         // The node's death, in small: the thread that started the module ends, without waiting
-        // for it or killing it, and the module (which would sleep a minute) gets SIGKILL.
+        // for it or killing it, and the module (which would sleep 5 s) gets SIGKILL.
         let pid = std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let child = spawn(&program("sleep", &["60"])).unwrap();
+                let child = spawn(&program("sleep", &["5"])).unwrap();
                 let pid = child.id();
                 // Neither killed nor reaped by us: only the death signal ends it.
                 std::mem::forget(child);
@@ -440,7 +506,13 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
+        let leader = child.id();
         drop(child);
+        let reaped = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            !std::path::Path::new(&format!("/proc/{leader}")).exists()
+        });
+        assert!(reaped, "the dropped module was not reaped");
         let gone = (0..200).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(10));
             // A zombie still answers kill 0: gone means reaped by its new parent, or a zombie.
