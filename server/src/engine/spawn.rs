@@ -86,8 +86,10 @@ fn resolve(program: &str, search_path: &str) -> io::Result<String> {
 }
 
 /// A started program: its process (the leader of a process group of its own), its output
-/// pipes, and the pidfd its end is waited for on. Dropped before it was waited for, it is
-/// killed (with its group) and reaped.
+/// pipes, and the pidfd its end is waited for on. Once ended it stays a zombie until the
+/// `Child` is dropped, so that its pid, which is its group's id, cannot go to another process
+/// while the driver may still signal the group. Dropped before it ended, it is killed (with
+/// its group) and reaped.
 pub struct Child {
     pid: Pid,
     pidfd: Option<AsyncFd<OwnedFd>>,
@@ -103,7 +105,7 @@ impl Child {
         self.pid.as_raw_nonzero().get() as u32
     }
 
-    /// Waits for it to end (once ended, says again how).
+    /// Waits for it to end (once ended, says again how), leaving it unreaped.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
@@ -115,7 +117,7 @@ impl Child {
             let mut ready = pidfd.readable().await?;
             match rustix::process::waitid(
                 WaitId::PidFd(pidfd.get_ref().as_fd()),
-                WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
+                WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
             ) {
                 Ok(Some(info)) if info.exited() || info.killed() || info.dumped() => {
                     let raw = match info.terminating_signal() {
@@ -124,7 +126,6 @@ impl Child {
                     };
                     let status = ExitStatus::from_raw(raw);
                     self.status = Some(status);
-                    self.pidfd = None;
                     return Ok(status);
                 }
                 Ok(_) => ready.clear_ready(),
@@ -137,6 +138,13 @@ impl Child {
 impl Drop for Child {
     fn drop(&mut self) {
         if self.status.is_some() {
+            // Ended: reaping a zombie does not wait.
+            if let Some(pidfd) = self.pidfd.take() {
+                let _ = rustix::process::waitid(
+                    WaitId::PidFd(pidfd.get_ref().as_fd()),
+                    WaitIdOptions::EXITED,
+                );
+            }
             return;
         }
         let _ = rustix::process::kill_process_group(self.pid, Signal::KILL);
@@ -405,6 +413,14 @@ mod tests {
         assert_eq!(err, "oops\n");
         assert_eq!(status.code(), Some(3));
         assert_eq!(child.wait().await.unwrap().code(), Some(3), "asked again");
+        // Ended but kept (its pid is its group's id) until dropped; then reaped.
+        let proc = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+        assert!(
+            proc.exists(),
+            "reaped while its group could still be signalled"
+        );
+        drop(child);
+        assert!(!proc.exists(), "not reaped when dropped");
     }
 
     #[tokio::test]
