@@ -198,18 +198,8 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
     // A server started with a standard stream closed may get 0, 1 or 2 for these: dup'ed in
     // turn onto 0, 1 and 2, one would overwrite another.
     let (stdout_write, stderr_write) = (above_stdio(stdout_write)?, above_stdio(stderr_write)?);
-    let argv: Vec<*const libc::c_char> = program
-        .argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let envp: Vec<*const libc::c_char> = program
-        .envp
-        .iter()
-        .map(|e| e.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
+    let argv = null_terminated(&program.argv);
+    let envp = null_terminated(&program.envp);
     let mut setup = ChildSetup {
         path: program.path.as_ptr(),
         argv: argv.as_ptr(),
@@ -279,6 +269,15 @@ pub fn spawn(program: &Program) -> io::Result<Child> {
     started.stdout = Some(Receiver::from_owned_fd(stdout_read)?);
     started.stderr = Some(Receiver::from_owned_fd(stderr_read)?);
     Ok(started)
+}
+
+/// The pointers `execve` takes: each string's, then a null one.
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 /// `/dev/null`, opened once (close-on-exec: only what it is dup'ed onto reaches a module).
