@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Affected, Dialect, SqlStore};
-use super::sql::{parse_with, Sql, ACTIVE, OPERATION_SELECT};
+use super::sql::{parse_with, push_parts, Sql, ACTIVE, OPERATION_SELECT};
 use super::{JournalEntry, OperationRecord, StoreResult};
 use crate::types::bulk::{BulkAction, BulkJobView, BulkState};
 use crate::types::{OperationFilter, TaskKind, Timestamp};
@@ -248,13 +248,19 @@ where
         limit: u32,
     ) -> StoreResult<Vec<OperationRecord>> {
         let error_ids = Self::error_ids_of(&self.pool, filter).await?;
-        // The record's columns, unqualified: `operation` is the only table read.
-        let mut sql = Sql::new::<D>(format!("{OPERATION_SELECT} o"));
-        sql.push(format!(" WHERE o.state IN {ACTIVE} AND o.id > "))
+        // The record's columns, unqualified: `operation` is the only table read. Each part
+        // of the current list in id order, merged.
+        let limit = i64::from(limit);
+        let mut sql = Sql::new::<D>("SELECT * FROM (");
+        push_parts::<D>(&mut sql, "part", |sql, states| {
+            sql.push(format!(
+                "{OPERATION_SELECT} o WHERE o.state IN {states} AND o.id > "
+            ))
             .push_bind(after);
-        Self::push_filter(&mut sql, filter, error_ids.as_deref());
-        sql.push(" ORDER BY o.id LIMIT ")
-            .push_bind(i64::from(limit));
+            Self::push_filter(sql, filter, error_ids.as_deref());
+            sql.push(" ORDER BY o.id LIMIT ").push_bind(limit);
+        });
+        sql.push(") cur ORDER BY cur.id LIMIT ").push_bind(limit);
         sql.query()
             .fetch_all(&self.pool)
             .await?

@@ -73,6 +73,11 @@ pub trait Dialect: sqlx::Database<QueryResult: Affected> {
     /// leaves each module's rows in id order, and sorts every row of the first module to show
     /// one page of it; SQLite's planner walks the two indexes in order by itself.
     const PAGE_PER_MODULE: bool;
+    /// Whether the indexes over current operations leave the running ones out (PostgreSQL,
+    /// migration 0017: a claim then writes three index entries, not fifteen). A walk of the
+    /// current list in index order is then two walks, the queued part and the running part,
+    /// merged ([`super::sql::current_parts`]).
+    const RUNNING_APART: bool;
 
     /// Tells every node listening; with one node, nobody.
     async fn notify(pool: &Pool<Self>, payload: &str) -> StoreResult<()>;

@@ -13,7 +13,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Dialect, SqlStore};
 use super::rollups::{bucket_of, HOUR_MS};
-use super::sql::{Sql, ACTIVE};
+use super::sql::{union_of_parts, Sql};
 use super::{JournalEntry, StoreResult};
 use crate::types::failure::{FailureGroup, FailureMark};
 use crate::types::{TaskKind, Timestamp};
@@ -451,9 +451,16 @@ where
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<i64>> {
+        // Each part of the current list in index order, merged.
+        let parts = union_of_parts::<D>(|states| {
+            format!(
+                "SELECT o.id FROM operation o WHERE o.failure_id = \
+                 (SELECT id FROM failure_group WHERE key = $1) \
+                 AND o.state IN {states} AND o.id > $2 ORDER BY o.id LIMIT $3"
+            )
+        });
         sqlx::query_scalar(&format!(
-            "SELECT o.id FROM operation o WHERE o.failure_id = (SELECT id FROM failure_group WHERE key = $1) \
-             AND o.state IN {ACTIVE} AND o.id > $2 ORDER BY o.id LIMIT $3"
+            "SELECT id FROM ({parts}) cur ORDER BY id LIMIT $3"
         ))
         .bind(key)
         .bind(after)
@@ -481,8 +488,14 @@ where
             tx.rollback().await?;
             return Ok(None);
         };
+        let parts = union_of_parts::<D>(|states| {
+            format!(
+                "SELECT id, item_id, task_id FROM operation WHERE failure_id = $1 \
+                 AND state IN {states}"
+            )
+        });
         let members: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
-            "SELECT id, item_id, task_id FROM operation WHERE failure_id = $1 AND state IN {ACTIVE} ORDER BY id"
+            "SELECT id, item_id, task_id FROM ({parts}) cur ORDER BY id"
         ))
         .bind(group_id)
         .fetch_all(&mut *tx)

@@ -6,7 +6,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Dialect, SqlStore};
 use super::sql::{
-    like_pattern, parse_with, sort_joins, sort_sql, status_sql, Sql, ACTIVE, ROW_COLUMNS, ROW_JOINS,
+    like_pattern, parse_with, push_parts, sort_joins, sort_sql, status_sql, Sql, ACTIVE,
+    ROW_COLUMNS, ROW_JOINS,
 };
 use super::StoreResult;
 use crate::types::page::SeekKey;
@@ -244,7 +245,9 @@ where
     ///
     /// Past a seek it is two index walks, the rows tied with the key past its id and the rows
     /// past the key, merged: each is a seek in the sort column's index (migration 0013), where
-    /// one comparison of (key, id) pairs is one only for plain columns in SQLite.
+    /// one comparison of (key, id) pairs is one only for plain columns in SQLite. Where the
+    /// indexes leave running operations out ([`Dialect::RUNNING_APART`]), each walk is made
+    /// twice, over the queued part and over the running part ([`push_parts`]), and merged too.
     fn push_walk<'a>(
         qb: &mut Sql<'a>,
         query: &'a ListQuery,
@@ -266,6 +269,19 @@ where
                 && reach <= PER_MODULE_REACH;
             if per_module {
                 Self::push_per_module(qb, query, error_ids, dir, None, reach);
+            } else if D::RUNNING_APART {
+                // Each part is walked to the page's end; the merge skips the offset.
+                let reach = i64::try_from(reach).unwrap_or(i64::MAX);
+                qb.push("SELECT cur.page_id FROM (");
+                push_parts::<D>(qb, "part", |qb, states| {
+                    qb.push(format!(
+                        "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
+                    ));
+                    Self::push_filter(qb, &query.filter, error_ids);
+                    qb.push(format!(" ORDER BY {sort} {dir}, o.id {dir} LIMIT "))
+                        .push_bind(reach);
+                });
+                qb.push(format!(") cur ORDER BY cur.k {dir}, cur.page_id {dir}"));
             } else {
                 qb.push(format!(
                     "SELECT o.id AS page_id FROM operation o{joins} WHERE o.state IN {ACTIVE}"
@@ -288,48 +304,61 @@ where
             past.to_string()
         };
         if query.sort == SortColumn::Id {
-            qb.push(format!(
-                "SELECT o.id AS page_id FROM operation o WHERE o.state IN {ACTIVE}"
-            ));
-            Self::push_filter(qb, &query.filter, error_ids);
-            qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
-            qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+            qb.push("SELECT walk.page_id FROM (");
+            push_parts::<D>(qb, "part", |qb, states| {
+                qb.push(format!(
+                    "SELECT o.id AS page_id FROM operation o WHERE o.state IN {states}"
+                ));
+                Self::push_filter(qb, &query.filter, error_ids);
+                qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
+                qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+                    .push_bind(limit);
+            });
+            qb.push(format!(") walk ORDER BY walk.page_id {dir} LIMIT "))
                 .push_bind(limit);
             return;
         }
-        qb.push(format!(
-            "SELECT walk.page_id FROM (SELECT * FROM (SELECT {sort} AS k, o.id AS page_id \
-             FROM operation o{joins} WHERE o.state IN {ACTIVE}"
-        ));
-        Self::push_filter(qb, &query.filter, error_ids);
-        qb.push(format!(" AND {sort} = "));
-        push_key(qb, key);
-        qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
-        qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
-            .push_bind(limit);
-        qb.push(") tied UNION ALL SELECT * FROM (");
-        if D::PAGE_PER_MODULE && query.sort == SortColumn::Processingmodule {
-            Self::push_per_module(qb, query, error_ids, dir, Some((past, key)), reach);
-        } else {
+        qb.push("SELECT walk.page_id FROM (");
+        push_parts::<D>(qb, "tied", |qb, states| {
             qb.push(format!(
-                "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {ACTIVE}"
+                "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
             ));
             Self::push_filter(qb, &query.filter, error_ids);
-            qb.push(format!(" AND {sort} {past} "));
+            qb.push(format!(" AND {sort} = "));
             push_key(qb, key);
-            qb.push(format!(" ORDER BY {sort} {dir}, o.id {dir}"));
+            qb.push(format!(" AND o.id {past_id} ")).push_bind(id);
+            qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+                .push_bind(limit);
+        });
+        qb.push(" UNION ALL ");
+        if D::PAGE_PER_MODULE && query.sort == SortColumn::Processingmodule {
+            qb.push("SELECT * FROM (");
+            Self::push_per_module(qb, query, error_ids, dir, Some((past, key)), reach);
+            qb.push(" LIMIT ").push_bind(limit);
+            qb.push(") beyond");
+        } else {
+            push_parts::<D>(qb, "beyond", |qb, states| {
+                qb.push(format!(
+                    "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
+                ));
+                Self::push_filter(qb, &query.filter, error_ids);
+                qb.push(format!(" AND {sort} {past} "));
+                push_key(qb, key);
+                qb.push(format!(" ORDER BY {sort} {dir}, o.id {dir} LIMIT "))
+                    .push_bind(limit);
+            });
         }
-        qb.push(" LIMIT ").push_bind(limit);
         qb.push(format!(
-            ") beyond) walk ORDER BY walk.k {dir}, walk.page_id {dir} LIMIT "
+            ") walk ORDER BY walk.k {dir}, walk.page_id {dir} LIMIT "
         ))
         .push_bind(limit);
     }
 
     /// Appends the ids (`page_id`) and module names (`k`) of each module's first `reach`
     /// matching operations in id order, merged in module name order (module names are
-    /// unique): at most modules × reach rows, however many there are. With `past`, only the
-    /// modules whose name comes past the key (by the comparison given).
+    /// unique): at most modules × reach rows (twice that where the running part is walked
+    /// apart), however many there are. With `past`, only the modules whose name comes past
+    /// the key (by the comparison given).
     fn push_per_module<'a>(
         qb: &mut Sql<'a>,
         query: &'a ListQuery,
@@ -338,13 +367,16 @@ where
         past: Option<(&str, &'a SeekKey)>,
         reach: u64,
     ) {
-        qb.push(format!(
-            "SELECT pm.name AS k, per.page_id FROM processing_module pm CROSS JOIN LATERAL \
-             (SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {ACTIVE}"
-        ));
-        Self::push_filter(qb, &query.filter, error_ids);
-        qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
-            .push_bind(i64::try_from(reach).unwrap_or(i64::MAX));
+        let reach = i64::try_from(reach).unwrap_or(i64::MAX);
+        qb.push("SELECT pm.name AS k, per.page_id FROM processing_module pm CROSS JOIN LATERAL (");
+        push_parts::<D>(qb, "per", |qb, states| {
+            qb.push(format!(
+                "SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {states}"
+            ));
+            Self::push_filter(qb, &query.filter, error_ids);
+            qb.push(format!(" ORDER BY o.id {dir} LIMIT "))
+                .push_bind(reach);
+        });
         qb.push(") per");
         if let Some((past, key)) = past {
             qb.push(format!(" WHERE pm.name {past} "));
@@ -363,10 +395,28 @@ where
     ) -> StoreResult<u64> {
         // One flat query in index order: no offset to skip, so no two-step page.
         let (sort, order) = (sort_sql(query.sort), order_sql(query.order));
-        let mut qb = Sql::new::<D>(format!("{ROW_COLUMNS} FROM operation o {ROW_JOINS}"));
-        qb.push(format!(" WHERE o.state IN {ACTIVE}"));
-        Self::push_filter(&mut qb, &query.filter, error_ids);
-        qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+        let qb = if D::RUNNING_APART {
+            // Each part streams in index order, merged.
+            let mut qb = Sql::new::<D>("SELECT * FROM (");
+            push_parts::<D>(&mut qb, "part", |qb, states| {
+                qb.push(format!(
+                    "{ROW_COLUMNS}, {sort} AS sort_key FROM operation o {ROW_JOINS} WHERE o.state IN {states}"
+                ));
+                Self::push_filter(qb, &query.filter, error_ids);
+                qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+            });
+            qb.push(format!(
+                ") cur ORDER BY cur.sort_key {order}, cur.id {order}"
+            ));
+            qb
+        } else {
+            // (SQLite would sort a subquery's rows again: one walk, not wrapped.)
+            let mut qb = Sql::new::<D>(format!("{ROW_COLUMNS} FROM operation o {ROW_JOINS}"));
+            qb.push(format!(" WHERE o.state IN {ACTIVE}"));
+            Self::push_filter(&mut qb, &query.filter, error_ids);
+            qb.push(format!(" ORDER BY {sort} {order}, o.id {order}"));
+            qb
+        };
         let mut tx = pool.begin().await?;
         if let Some(long_read) = D::LONG_READ {
             sqlx::query(long_read).execute(&mut *tx).await?;
@@ -401,12 +451,16 @@ where
                 Self::push_walk(&mut qb, query, error_ids, query.order, from, limit);
             }
             None => {
-                qb.push(format!(
-                    "SELECT 1 FROM operation o WHERE o.state IN {ACTIVE}"
-                ));
-                Self::push_filter(&mut qb, &query.filter, error_ids);
-                qb.push(" LIMIT ")
-                    .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                qb.push("SELECT 1 AS one FROM (");
+                push_parts::<D>(&mut qb, "part", |qb, states| {
+                    qb.push(format!(
+                        "SELECT 1 AS one FROM operation o WHERE o.state IN {states}"
+                    ));
+                    Self::push_filter(qb, &query.filter, error_ids);
+                    qb.push(" LIMIT ").push_bind(limit);
+                });
+                qb.push(") cur LIMIT ").push_bind(limit);
             }
         }
         qb.push(") AS matched");

@@ -165,6 +165,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "item_fillfactor",
         sql: include_str!("../../../migrations/postgres/0016_item_fillfactor.sql"),
     },
+    Migration {
+        version: 17,
+        name: "running_apart",
+        sql: include_str!("../../../migrations/postgres/0017_running_apart.sql"),
+    },
 ];
 
 /// Wall-clock now in epoch milliseconds (for `applied_at` only; the service has its own clock).

@@ -103,6 +103,7 @@ impl Dialect for Postgres {
              other = attempt_rollup.other + EXCLUDED.other",
     );
     const PAGE_PER_MODULE: bool = true;
+    const RUNNING_APART: bool = true;
 
     /// Tells every node listening on [`CHANNEL`].
     async fn notify(pool: &Pool<Postgres>, payload: &str) -> StoreResult<()> {

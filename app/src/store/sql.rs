@@ -12,6 +12,53 @@ use super::dialect::Dialect;
 /// The current list holds these states.
 pub(crate) const ACTIVE: &str = "('waiting', 'running', 'error')";
 
+/// The current operations that wait for a run (or for an admin): the part of the current list
+/// PostgreSQL's list indexes cover (migration 0017).
+pub(crate) const QUEUED: &str = "('waiting', 'error')";
+
+/// The current operations under way: the part PostgreSQL reads through `operation_running`.
+pub(crate) const RUNNING: &str = "('running')";
+
+/// The parts of the current list a walk in index order reads one at a time, as `state IN`
+/// lists: the whole list where its indexes cover it, else the queued and the running parts
+/// ([`Dialect::RUNNING_APART`]).
+pub(crate) fn current_parts<D: Dialect>() -> &'static [&'static str] {
+    if D::RUNNING_APART {
+        &[QUEUED, RUNNING]
+    } else {
+        &[ACTIVE]
+    }
+}
+
+/// Appends `part(states)` for each part of the current list ([`current_parts`]), each as
+/// `SELECT * FROM (...) {name}N`, joined by `UNION ALL`. Each part orders and limits itself
+/// (an index walk); the caller merges them with its own `ORDER BY` and limit.
+pub(crate) fn push_parts<'a, D: Dialect>(
+    qb: &mut Sql<'a>,
+    name: &str,
+    mut part: impl FnMut(&mut Sql<'a>, &'static str),
+) {
+    for (n, states) in current_parts::<D>().iter().enumerate() {
+        if n > 0 {
+            qb.push(" UNION ALL ");
+        }
+        qb.push("SELECT * FROM (");
+        part(qb, states);
+        qb.push(format!(") {name}{n}"));
+    }
+}
+
+/// The text of [`push_parts`] for parts that bind nothing of their own (their `$N` are the
+/// statement's, the same in each part).
+pub(crate) fn union_of_parts<D: Dialect>(part: impl Fn(&str) -> String) -> String {
+    current_parts::<D>()
+        .iter()
+        .enumerate()
+        .map(|(n, states)| format!("SELECT * FROM ({}) part{n}", part(states)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 /// The text of [`STATUS_SQL`], for building the status filters from it.
 macro_rules! status_case {
     () => {

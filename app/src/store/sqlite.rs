@@ -90,6 +90,7 @@ impl Dialect for Sqlite {
         "UPDATE processing_module SET max_running = max_running WHERE id = -1";
     const FOLD_ATTEMPT_DELTAS: Option<&'static str> = None;
     const PAGE_PER_MODULE: bool = false;
+    const RUNNING_APART: bool = false;
     const FAILURE_LOCK: &'static str =
         "UPDATE processing_module SET max_running = max_running WHERE id = -1";
 
