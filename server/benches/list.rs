@@ -1,11 +1,12 @@
 //! Benchmark of the legacy list (`func=runningoperation`, `p_cnt=100`): fills a fresh store with
-//! 10k, 100k and 1M current operations and prints p50 and p99 server-side latency (through the
-//! router, no socket) of the first and a deep page, unfiltered and filtered by client, status,
+//! 10k, 100k and 1M current operations, a tenth of them a dead node's runs; times the start-up
+//! rescue of those runs with an admin's edits meanwhile; puts 1,000 operations under way (two
+//! nodes' worth); then prints p50 and p99 server-side latency (through the router, no socket)
+//! of the first and a deep page, unfiltered and filtered by client, status,
 //! module, error text and failure group; every sort column both ways (first page, page 51 and
 //! page 5,000, the UI's deepest, by number and as the UI reaches it, by seek); the failures
 //! view and `runningoperation.failures`; a bulk job over an eighth of the operations with the
-//! list read meanwhile; the start-up rescue of a dead node's runs (a tenth) with an admin's
-//! edits meanwhile; the whole list exported as CSV (rows/s, peak memory); a metrics scrape;
+//! list read meanwhile; the whole list exported as CSV (rows/s, peak memory); a metrics scrape;
 //! then requests per second over loopback with 8 keep-alive connections, and the process's
 //! resident memory after it all.
 //!
@@ -14,6 +15,7 @@
 //! - `BENCH_BACKENDS` (default `sqlite,postgres`); PostgreSQL needs `BILLOPS_TEST_POSTGRES_URL`
 //!   (a server where the user may create databases), as the tests do.
 //! - `BENCH_ITERATIONS` (default 200 per scenario)
+//! - `BENCH_RUNNING` (default 1000): operations under way while the list is read
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +51,8 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
 }
 
 /// Fills the store: `n` services and one current operation each, spread over `n / 50` clients
-/// and 8 modules; 40 % waiting, 10 % running, 30 % failed, 20 % needing attention.
+/// and 8 modules; 40 % waiting, 10 % running (a dead node's runs, their leases long out), 30 %
+/// failed, 20 % needing attention.
 async fn fill(services: &Services, store: &Arc<dyn Fixtures>, n: i64) -> anyhow_free::Result<()> {
     let a = Actor::command_line();
     for m in 0..MODULES {
@@ -362,6 +365,28 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     .await;
     let session: serde_json::Value = serde_json::from_str(&auth).map_err(|e| e.to_string())?;
     let sid = session["auth"].as_str().ok_or("no session")?.to_owned();
+    // A node starting on this database first returns the dead node's runs, then runs its own:
+    // the list is read in that steady state, with `BENCH_RUNNING` operations under way (what
+    // two nodes of 500 workers hold), spread over the ids.
+    rescue(&services, &router, &sid).await?;
+    let running: i64 = std::env::var("BENCH_RUNNING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_i64)
+        .clamp(0, n);
+    for k in 0..running {
+        let id = 1 + k * (n / running.max(1));
+        store
+            .force_state(id, OperationState::Running, None, services.now())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if backend == "postgres" {
+        let _ = std::process::Command::new("psql")
+            .arg(url)
+            .args(["-qtAc", "VACUUM ANALYZE operation"])
+            .status();
+    }
     println!(
         "\n{backend}, {n} current operations (filled in {:.1} s)",
         fill_time.as_secs_f64()
@@ -552,7 +577,6 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
         ms(percentile(&times, 0.99))
     );
     bulk_job(&services, &router, &sid).await?;
-    rescue(&services, &router, &sid).await?;
     let rps = loopback_rps(
         router,
         format!("/billmgr?func=runningoperation&auth={sid}&p_cnt=100&out=JSONdata"),

@@ -251,8 +251,9 @@ where
         // The record's columns, unqualified: `operation` is the only table read. Each part
         // of the current list in id order, merged.
         let limit = i64::from(limit);
+        let parts = Self::parts_of(filter);
         let mut sql = Sql::new::<D>("SELECT * FROM (");
-        push_parts::<D>(&mut sql, "part", |sql, states| {
+        push_parts(&mut sql, parts, "part", |sql, states| {
             sql.push(format!(
                 "{OPERATION_SELECT} o WHERE o.state IN {states} AND o.id > "
             ))

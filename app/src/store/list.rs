@@ -6,8 +6,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::dialect::{Dialect, SqlStore};
 use super::sql::{
-    like_pattern, parse_with, push_parts, sort_joins, sort_sql, status_sql, Sql, ACTIVE,
-    ROW_COLUMNS, ROW_JOINS,
+    current_parts, like_pattern, parse_with, push_parts, sort_joins, sort_sql, status_sql, Sql,
+    ACTIVE, QUEUED, ROW_COLUMNS, ROW_JOINS, RUNNING,
 };
 use super::StoreResult;
 use crate::types::page::SeekKey;
@@ -106,6 +106,16 @@ where
         .fetch_all(pool)
         .await?;
         Ok((ids.len() <= MAX_ERROR_IDS).then_some(ids))
+    }
+
+    /// The parts of the current list ([`current_parts`]) a walk for `filter` reads: where the
+    /// running operations are apart, a status filter reads its own part only.
+    pub(super) fn parts_of(filter: &OperationFilter) -> &'static [&'static str] {
+        match filter.status {
+            Some(Status::Running) if D::RUNNING_APART => &[RUNNING],
+            Some(_) if D::RUNNING_APART => &[QUEUED],
+            _ => current_parts::<D>(),
+        }
     }
 
     /// The error ids a filter's text matches (`None`: no text, or too many to list).
@@ -259,6 +269,7 @@ where
         let sort = sort_sql(query.sort);
         let joins = sort_joins(query.sort);
         let dir = order_sql(order);
+        let parts = Self::parts_of(&query.filter);
         let reach = limit;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let Some((key, id, inclusive)) = from else {
@@ -273,7 +284,7 @@ where
                 // Each part is walked to the page's end; the merge skips the offset.
                 let reach = i64::try_from(reach).unwrap_or(i64::MAX);
                 qb.push("SELECT cur.page_id FROM (");
-                push_parts::<D>(qb, "part", |qb, states| {
+                push_parts(qb, parts, "part", |qb, states| {
                     qb.push(format!(
                         "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
                     ));
@@ -305,7 +316,7 @@ where
         };
         if query.sort == SortColumn::Id {
             qb.push("SELECT walk.page_id FROM (");
-            push_parts::<D>(qb, "part", |qb, states| {
+            push_parts(qb, parts, "part", |qb, states| {
                 qb.push(format!(
                     "SELECT o.id AS page_id FROM operation o WHERE o.state IN {states}"
                 ));
@@ -319,7 +330,7 @@ where
             return;
         }
         qb.push("SELECT walk.page_id FROM (");
-        push_parts::<D>(qb, "tied", |qb, states| {
+        push_parts(qb, parts, "tied", |qb, states| {
             qb.push(format!(
                 "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
             ));
@@ -337,7 +348,7 @@ where
             qb.push(" LIMIT ").push_bind(limit);
             qb.push(") beyond");
         } else {
-            push_parts::<D>(qb, "beyond", |qb, states| {
+            push_parts(qb, parts, "beyond", |qb, states| {
                 qb.push(format!(
                     "SELECT {sort} AS k, o.id AS page_id FROM operation o{joins} WHERE o.state IN {states}"
                 ));
@@ -368,8 +379,9 @@ where
         reach: u64,
     ) {
         let reach = i64::try_from(reach).unwrap_or(i64::MAX);
+        let parts = Self::parts_of(&query.filter);
         qb.push("SELECT pm.name AS k, per.page_id FROM processing_module pm CROSS JOIN LATERAL (");
-        push_parts::<D>(qb, "per", |qb, states| {
+        push_parts(qb, parts, "per", |qb, states| {
             qb.push(format!(
                 "SELECT o.id AS page_id FROM operation o WHERE o.module_id = pm.id AND o.state IN {states}"
             ));
@@ -395,10 +407,11 @@ where
     ) -> StoreResult<u64> {
         // One flat query in index order: no offset to skip, so no two-step page.
         let (sort, order) = (sort_sql(query.sort), order_sql(query.order));
+        let parts = Self::parts_of(&query.filter);
         let qb = if D::RUNNING_APART {
             // Each part streams in index order, merged.
             let mut qb = Sql::new::<D>("SELECT * FROM (");
-            push_parts::<D>(&mut qb, "part", |qb, states| {
+            push_parts(&mut qb, parts, "part", |qb, states| {
                 qb.push(format!(
                     "{ROW_COLUMNS}, {sort} AS sort_key FROM operation o {ROW_JOINS} WHERE o.state IN {states}"
                 ));
@@ -452,8 +465,9 @@ where
             }
             None => {
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let parts = Self::parts_of(&query.filter);
                 qb.push("SELECT 1 AS one FROM (");
-                push_parts::<D>(&mut qb, "part", |qb, states| {
+                push_parts(&mut qb, parts, "part", |qb, states| {
                     qb.push(format!(
                         "SELECT 1 AS one FROM operation o WHERE o.state IN {states}"
                     ));

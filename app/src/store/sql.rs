@@ -30,15 +30,16 @@ pub(crate) fn current_parts<D: Dialect>() -> &'static [&'static str] {
     }
 }
 
-/// Appends `part(states)` for each part of the current list ([`current_parts`]), each as
+/// Appends `part(states)` for each of `parts` (of the current list: [`current_parts`]), each as
 /// `SELECT * FROM (...) {name}N`, joined by `UNION ALL`. Each part orders and limits itself
 /// (an index walk); the caller merges them with its own `ORDER BY` and limit.
-pub(crate) fn push_parts<'a, D: Dialect>(
+pub(crate) fn push_parts<'a>(
     qb: &mut Sql<'a>,
+    parts: &[&'static str],
     name: &str,
     mut part: impl FnMut(&mut Sql<'a>, &'static str),
 ) {
-    for (n, states) in current_parts::<D>().iter().enumerate() {
+    for (n, states) in parts.iter().enumerate() {
         if n > 0 {
             qb.push(" UNION ALL ");
         }
