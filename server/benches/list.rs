@@ -297,6 +297,45 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
     let started = Instant::now();
     fill(&services, &store, n).await?;
     let fill_time = started.elapsed();
+    services
+        .add_user(
+            &Actor::command_line(),
+            "bench",
+            "bench-password",
+            Level::Admin,
+            None,
+        )
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let router = server::router::router(
+        services.clone(),
+        server::config::site_options("127.0.0.1:0".parse().expect("addr")),
+    );
+    let auth = call(
+        &router,
+        "func=auth&username=bench&password=bench-password&out=JSONdata",
+    )
+    .await;
+    let session: serde_json::Value = serde_json::from_str(&auth).map_err(|e| e.to_string())?;
+    let sid = session["auth"].as_str().ok_or("no session")?.to_owned();
+    // A node starting on this database analyses it, returns the dead node's runs, then runs
+    // its own, its upkeep folding the counts below: the list is read in that steady state,
+    // with `BENCH_RUNNING` operations under way (what two nodes of 500 workers hold), spread
+    // over the ids.
+    services.maintain().await.map_err(|e| format!("{e:?}"))?;
+    rescue(&services, &router, &sid).await?;
+    let running: i64 = std::env::var("BENCH_RUNNING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_i64)
+        .clamp(0, n);
+    for k in 0..running {
+        let id = 1 + k * (n / running.max(1));
+        store
+            .force_state(id, OperationState::Running, None, services.now())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     // What a running server's upkeep does every few minutes (and once at start), and its
     // rollup keeper every minute (PostgreSQL: the bulk load's deltas folded).
     services.maintain().await.map_err(|e| format!("{e:?}"))?;
@@ -342,49 +381,6 @@ async fn bench(backend: &str, url: &str, n: i64, iterations: usize) -> anyhow_fr
                 "-qtAc",
                 "VACUUM ANALYZE operation, attempt_rollup, attempt_rollup_delta, failure_group, failure_client, failure_hour, failure_delta",
             ])
-            .status();
-    }
-    services
-        .add_user(
-            &Actor::command_line(),
-            "bench",
-            "bench-password",
-            Level::Admin,
-            None,
-        )
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let router = server::router::router(
-        services.clone(),
-        server::config::site_options("127.0.0.1:0".parse().expect("addr")),
-    );
-    let auth = call(
-        &router,
-        "func=auth&username=bench&password=bench-password&out=JSONdata",
-    )
-    .await;
-    let session: serde_json::Value = serde_json::from_str(&auth).map_err(|e| e.to_string())?;
-    let sid = session["auth"].as_str().ok_or("no session")?.to_owned();
-    // A node starting on this database first returns the dead node's runs, then runs its own:
-    // the list is read in that steady state, with `BENCH_RUNNING` operations under way (what
-    // two nodes of 500 workers hold), spread over the ids.
-    rescue(&services, &router, &sid).await?;
-    let running: i64 = std::env::var("BENCH_RUNNING")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_i64)
-        .clamp(0, n);
-    for k in 0..running {
-        let id = 1 + k * (n / running.max(1));
-        store
-            .force_state(id, OperationState::Running, None, services.now())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    if backend == "postgres" {
-        let _ = std::process::Command::new("psql")
-            .arg(url)
-            .args(["-qtAc", "VACUUM ANALYZE operation"])
             .status();
     }
     println!(
